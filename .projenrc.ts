@@ -1,0 +1,135 @@
+import { cdktf, javascript } from 'projen';
+
+const AZURERM = '@cdktf/provider-azurerm@^14.23.1';
+const AZUREAD = '@cdktf/provider-azuread@^14.3.1';
+
+const project = new cdktf.ConstructLibraryCdktf({
+  name: 'cdktf-identity-propagating-agent',
+  description:
+    'CDK for Terraform constructs that deploy an Azure AI Foundry agent whose tool calls carry the signed-in user\'s own Entra ID token to the backend API.',
+  author: 'Identity Propagating Agent contributors',
+  authorAddress: 'maintainers@identity-propagating-agent.dev',
+  repositoryUrl: 'https://github.com/identity-propagating-agent/cdktf-identity-propagating-agent.git',
+  license: 'MIT',
+  keywords: ['cdktf', 'terraform', 'azure', 'entra-id', 'ai-foundry', 'mcp', 'api-management', 'on-behalf-of-user'],
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  github: false,
+  release: false,
+  jest: false,
+  cdktfVersion: '^0.21.0',
+  constructsVersion: '^10.4.2',
+  jsiiVersion: '~5.9.0',
+  typescriptVersion: '~5.9.3',
+  minNodeVersion: '24.0.0',
+  workflowNodeVersion: '24',
+  docgen: true,
+  peerDeps: [AZURERM, AZUREAD],
+  devDeps: [
+    AZURERM,
+    AZUREAD,
+    'cdktf-cli@^0.21.0',
+    'vitest@^5.1.0',
+    'tsx@^4.20.0',
+    'esbuild@^0.28.0',
+    // services (bundled into lib-services/dist, so dev dependencies of the library)
+    'hono@^4.13.0',
+    '@hono/node-server@^2.1.0',
+    'jose@^6.2.0',
+    '@modelcontextprotocol/sdk@^1.32.0',
+    'zod@^4.1.0',
+    '@azure/identity@^4.14.0',
+    '@azure/core-auth@^1.10.0',
+    '@azure/data-tables@^13.3.0',
+    '@azure/monitor-opentelemetry@^1.21.0',
+    '@azure/msal-browser@^5.29.0',
+    // local chain and tests
+    'oidc-provider@^9.13.0',
+    'azurite@^3.37.0',
+    'playwright-core@^1.65.0',
+    'fast-check@^4.10.0',
+    'autocannon@^9.0.0',
+  ],
+  // test/tsconfig.json type-checks the construct tests; the services (ESM, bundler resolution)
+  // have their own lib-services/tsconfig.json that also covers test/services, test/local and bench.
+  tsconfigDev: {
+    compilerOptions: {},
+    exclude: ['services/**', 'local/**'],
+  },
+  gitignore: ['/.tools/', 'cdktf.out/', '/lib-services/dist/', '/.local/', '/coverage/', '.gen/', '*.pem', '*.key'],
+  npmignoreEnabled: true,
+  eslintOptions: {
+    dirs: ['src'],
+    devdirs: ['test', 'examples', 'bench', 'lib-services'],
+  },
+});
+
+// Node 24 LTS everywhere: engines and .nvmrc (scripts/node24.sh brings it to older machines).
+project.package.addEngine('node', '>=24.0.0');
+new (require('projen').TextFile)(project, '.nvmrc', { lines: ['24'] });
+
+// The services ship as prebuilt bundles inside the npm package, not as sources.
+project.npmignore?.exclude('/lib-services/', '/examples/', '/bench/', '/docs/', '/scripts/', '/.tools/', '/.ci/', 'vitest.config.mts');
+project.npmignore?.include('/lib-services/dist/');
+
+// Provider packages by deep path only: the root index loads ~1,500 modules (1.6 s, 420 MiB per process).
+project.eslint?.addRules({
+  'no-restricted-imports': ['error', {
+    paths: [
+      { name: '@cdktf/provider-azurerm', message: 'Import by deep path: @cdktf/provider-azurerm/lib/<resource>.' },
+      { name: '@cdktf/provider-azuread', message: 'Import by deep path: @cdktf/provider-azuread/lib/<resource>.' },
+    ],
+    patterns: [
+      { group: ['@cdktf/provider-azurerm/lib', '@cdktf/provider-azuread/lib'], message: 'Import a resource module, not the lib index.' },
+    ],
+  }],
+});
+// Every cdktf core import passes through src/internal/tf.ts (the seam for a move to CDK Terrain).
+project.eslint?.addOverride({
+  files: ['src/**/*.ts'],
+  excludedFiles: ['src/internal/tf.ts'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      paths: [
+        { name: 'cdktf', message: 'Import cdktf core through src/internal/tf.ts (the cdktf/cdktn seam).' },
+        { name: '@cdktf/provider-azurerm', message: 'Import by deep path: @cdktf/provider-azurerm/lib/<resource>.' },
+        { name: '@cdktf/provider-azuread', message: 'Import by deep path: @cdktf/provider-azuread/lib/<resource>.' },
+      ],
+      patterns: [
+        { group: ['cdktf/*'], message: 'Import cdktf core through src/internal/tf.ts.' },
+        { group: ['@cdktf/provider-azurerm/lib', '@cdktf/provider-azuread/lib'], message: 'Import a resource module, not the lib index.' },
+      ],
+    }],
+  },
+});
+
+// vitest instead of jest; never rewrites snapshots (a mismatch or a missing snapshot fails under CI=true).
+project.testTask.reset();
+project.testTask.spawn(project.tasks.tryFind('eslint')!);
+project.testTask.exec('tsc --noEmit -p test/tsconfig.json');
+project.testTask.exec('tsc --noEmit -p examples/tsconfig.json');
+project.testTask.exec('tsc --noEmit -p lib-services/tsconfig.json');
+project.testTask.spawn(project.addTask('build:services', {
+  description: 'Bundle the Orders API and the Chat App into lib-services/dist/<service>/',
+  exec: 'node lib-services/build.mjs',
+}));
+project.testTask.exec('vitest run');
+project.addTask('test:update', { description: 'Rewrite snapshots (never in CI)', exec: 'vitest run --update' });
+project.addTask('test:watch', { exec: 'vitest' });
+project.addTask('synth', {
+  description: 'Synthesize the example stack into examples/cdktf.out (no terraform binary needed)',
+  cwd: 'examples',
+  exec: 'tsx main.ts',
+});
+project.addTask('bench', { description: 'Benchmarks (ratios measured in one run)', exec: 'tsx bench/run.ts' });
+project.addTask('local', {
+  description: 'Run the whole identity chain on loopback (local OpenID provider, Orders API, agent runtime, Chat App)',
+  exec: 'node lib-services/build.mjs && tsx lib-services/local/main.ts',
+  receiveArgs: true,
+});
+// The bundles ship in the package: build them before packaging.
+project.preCompileTask.spawn(project.tasks.tryFind('build:services')!);
+
+project.gitattributes.addAttributes('*.snap', 'linguist-generated');
+project.synth();
