@@ -1,0 +1,296 @@
+/** Bearer token verification against Entra ID (or any OpenID issuer) with jose. */
+import { createHash } from 'node:crypto';
+import { decodeProtectedHeader, importJWK, jwtVerify, errors as joseErrors, type JWK, type JWTPayload } from 'jose';
+import type { AuthSettings } from './config.js';
+
+export interface Principal {
+  oid: string;
+  sub: string;
+  tid?: string;
+  name?: string;
+  username?: string;
+  /** `azp` (v2) or `appid` (v1). */
+  clientId: string;
+  scopes: string[];
+  /** `exp`, seconds since the epoch. */
+  expiresAt: number;
+  /** The raw bearer token, kept only to pass on; NEVER logged. */
+  token: string;
+}
+
+export type AuthErrorCode = 'invalid_token' | 'insufficient_scope';
+
+/** A token the service refuses: 401 invalid_token, or 403 insufficient_scope. Messages never hold token text. */
+export class AuthError extends Error {
+  readonly code: AuthErrorCode;
+  readonly status: 401 | 403;
+  /** No token at all (the challenge then carries no error code). */
+  readonly missing: boolean;
+  constructor(code: AuthErrorCode, message: string, missing = false) {
+    super(message);
+    this.name = 'AuthError';
+    this.code = code;
+    this.status = code === 'insufficient_scope' ? 403 : 401;
+    this.missing = missing;
+  }
+}
+
+/** Signing keys could not be obtained at all (issuer unreachable before the first fetch): 503, not the caller's fault. */
+export class AuthUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuthUnavailableError';
+  }
+}
+
+export interface TokenVerifier {
+  /** Resolves with the principal or rejects with AuthError (or AuthUnavailableError). */
+  verify(token: string): Promise<Principal>;
+}
+
+export interface TokenVerifierOptions {
+  fetch?: typeof fetch;
+  /** Keys are refreshed in the background after this age (default 10 min); stale keys stay usable. */
+  keysMaxAgeMs?: number;
+  /** At most one JWKS fetch per this interval for unknown kids or failures (default 30 s). */
+  refetchCooldownMs?: number;
+  /** Verified-token cache size (default 10,000). */
+  cacheSize?: number;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+/** Longest accepted token; Entra tokens are a few KB. Keeps hashing and parsing bounded. */
+export const MAX_TOKEN_LENGTH = 12_000;
+/** Asymmetric algorithms only: `none` and HS* can never verify. */
+export const ACCEPTED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
+const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const FETCH_TIMEOUT_MS = 5_000;
+
+/** Cached JWKS: fetched once, refreshed in the background, kept while the issuer is down. */
+class SigningKeys {
+  private jwks = new Map<string, JWK>();
+  private imported = new Map<string, Promise<CryptoKey | Uint8Array>>();
+  private jwksUri: string | undefined;
+  private fetchedAt = 0;
+  private lastAttempt = Number.NEGATIVE_INFINITY;
+  private inflight: Promise<void> | undefined;
+  /** JWKS fetches made (for tests and metrics). */
+  fetches = 0;
+
+  constructor(
+    private readonly settings: AuthSettings,
+    private readonly fetchFn: typeof fetch,
+    private readonly maxAgeMs: number,
+    private readonly cooldownMs: number,
+    private readonly now: () => number,
+  ) {
+    this.jwksUri = settings.jwksUri;
+  }
+
+  async key(kid: string, alg: string): Promise<CryptoKey | Uint8Array> {
+    const now = this.now();
+    if (this.fetchedAt === 0) {
+      // Nothing cached yet: fetch, but not more than once per cooldown while the issuer fails.
+      if (now - this.lastAttempt >= Math.min(this.cooldownMs, 5_000)) await this.refresh().catch(() => undefined);
+      if (this.fetchedAt === 0) throw new AuthUnavailableError('token signing keys are not available yet');
+    } else if (now - this.fetchedAt > this.maxAgeMs && now - this.lastAttempt >= this.cooldownMs) {
+      // Stale: refresh in the background and keep using what we have.
+      void this.refresh().catch(() => undefined);
+    }
+    let jwk = this.jwks.get(kid);
+    if (!jwk && this.now() - this.lastAttempt >= this.cooldownMs) {
+      // Possibly a rotated key: one refetch, then a cooldown so unknown kids cannot hammer the issuer.
+      await this.refresh().catch(() => undefined);
+      jwk = this.jwks.get(kid);
+    }
+    if (!jwk) throw new AuthError('invalid_token', 'the token is signed with an unknown key');
+    if (jwk.alg && jwk.alg !== alg) throw new AuthError('invalid_token', 'the token algorithm does not match its key');
+    const cacheKey = `${kid}\u0000${alg}`;
+    let imported = this.imported.get(cacheKey);
+    if (!imported) {
+      imported = importJWK(jwk, alg);
+      this.imported.set(cacheKey, imported);
+      imported.catch(() => this.imported.delete(cacheKey));
+    }
+    try {
+      return await imported;
+    } catch {
+      throw new AuthError('invalid_token', 'the token algorithm does not match its key');
+    }
+  }
+
+  private refresh(): Promise<void> {
+    this.inflight ??= this.load().finally(() => {
+      this.inflight = undefined;
+    });
+    return this.inflight;
+  }
+
+  private async load(): Promise<void> {
+    this.lastAttempt = this.now();
+    if (!this.jwksUri) {
+      const issuer = this.settings.discoveryIssuer!.replace(/\/+$/, '');
+      const doc = await this.getJson(`${issuer}/.well-known/openid-configuration`) as { jwks_uri?: unknown };
+      if (typeof doc.jwks_uri !== 'string') throw new Error('discovery document has no jwks_uri');
+      this.jwksUri = doc.jwks_uri;
+    }
+    this.fetches++;
+    const body = await this.getJson(this.jwksUri) as { keys?: unknown };
+    if (!Array.isArray(body.keys)) throw new Error('JWKS has no keys');
+    const next = new Map<string, JWK>();
+    for (const k of body.keys as JWK[]) {
+      if (typeof k?.kid !== 'string' || k.use === 'enc') continue;
+      if (k.kty !== 'RSA' && k.kty !== 'EC') continue;
+      next.set(k.kid, k);
+    }
+    if (next.size === 0) throw new Error('JWKS has no usable signing keys');
+    for (const cacheKey of [...this.imported.keys()]) {
+      const kid = cacheKey.split('\u0000')[0];
+      if (JSON.stringify(next.get(kid)) !== JSON.stringify(this.jwks.get(kid))) this.imported.delete(cacheKey);
+    }
+    this.jwks = next;
+    this.fetchedAt = this.now();
+  }
+
+  private async getJson(url: string): Promise<unknown> {
+    const res = await this.fetchFn(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: 'application/json' } });
+    if (!res.ok) throw new Error(`GET ${url} answered ${res.status}`);
+    return res.json();
+  }
+}
+
+/** Bounded LRU of verified tokens keyed by a SHA-256 of the whole token; entries die with the token. */
+class VerifiedTokenCache {
+  static keyOf(token: string): string {
+    return createHash('sha256').update(token).digest('base64url');
+  }
+
+  private entries = new Map<string, Principal>();
+  constructor(private readonly max: number) {}
+
+  get(key: string, nowSec: number): Principal | undefined {
+    const p = this.entries.get(key);
+    if (!p) return undefined;
+    this.entries.delete(key);
+    if (p.expiresAt <= nowSec) return undefined;
+    this.entries.set(key, p);
+    return p;
+  }
+
+  set(key: string, p: Principal): void {
+    if (this.max <= 0) return;
+    this.entries.delete(key);
+    this.entries.set(key, p);
+    while (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+  }
+}
+
+function claimString(payload: JWTPayload, name: string): string | undefined {
+  const v = payload[name];
+  return typeof v === 'string' && v.length > 0 ? v : undefined;
+}
+
+/** Maps jose's failure to a message that names the problem and never echoes token content. */
+function joseMessage(err: unknown): string {
+  if (err instanceof joseErrors.JWTExpired) return 'the token has expired';
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    switch (err.claim) {
+      case 'iss': return 'the token issuer is not accepted';
+      case 'aud': return 'the token audience is not accepted';
+      case 'nbf': return 'the token is not valid yet';
+      case 'exp': return 'the token has no valid expiry';
+      case 'iat': return 'the token issue time is invalid';
+      default: return 'a token claim is invalid';
+    }
+  }
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'the token signature is invalid';
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return 'the token algorithm is not accepted';
+  return 'the token is malformed';
+}
+
+export function createTokenVerifier(settings: AuthSettings, options: TokenVerifierOptions = {}): TokenVerifier & { readonly jwksFetches: number } {
+  const now = options.now ?? Date.now;
+  const keys = new SigningKeys(
+    settings,
+    options.fetch ?? fetch,
+    options.keysMaxAgeMs ?? 10 * 60_000,
+    options.refetchCooldownMs ?? 30_000,
+    now,
+  );
+  const cache = new VerifiedTokenCache(options.cacheSize ?? 10_000);
+  const required = new Set(settings.requiredScopes);
+
+  async function verifyUncached(token: string): Promise<Principal> {
+    let header;
+    try {
+      header = decodeProtectedHeader(token);
+    } catch {
+      throw new AuthError('invalid_token', 'the token is malformed');
+    }
+    if (typeof header.alg !== 'string' || !ACCEPTED_ALGORITHMS.includes(header.alg)) {
+      throw new AuthError('invalid_token', 'the token algorithm is not accepted');
+    }
+    if (typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > 256) {
+      throw new AuthError('invalid_token', 'the token names no signing key');
+    }
+    const alg = header.alg;
+    const key = await keys.key(header.kid, alg);
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, key, {
+        algorithms: [alg],
+        issuer: settings.issuers,
+        audience: settings.audiences,
+        clockTolerance: settings.clockToleranceSec,
+        requiredClaims: ['exp'],
+        currentDate: new Date(now()),
+      }));
+    } catch (err) {
+      throw new AuthError('invalid_token', joseMessage(err));
+    }
+    if (settings.tenantId && payload.tid !== settings.tenantId) {
+      throw new AuthError('invalid_token', 'the token belongs to another tenant');
+    }
+    const clientId = claimString(payload, 'azp') ?? claimString(payload, 'appid');
+    if (!clientId) throw new AuthError('invalid_token', 'the token names no client (azp/appid)');
+    if (settings.allowedClientIds.length > 0 && !settings.allowedClientIds.includes(clientId)) {
+      throw new AuthError('invalid_token', 'the token was issued to a client that is not allowed');
+    }
+    const scp = claimString(payload, 'scp');
+    if (!scp) throw new AuthError('invalid_token', 'only delegated user tokens are accepted (the token has no scp)');
+    const oid = claimString(payload, 'oid');
+    if (!oid) throw new AuthError('invalid_token', 'the token has no oid');
+    const scopes = scp.split(' ').filter(Boolean);
+    if (required.size > 0 && !scopes.some((s) => required.has(s))) {
+      throw new AuthError('insufficient_scope', `the token lacks a required scope (one of: ${[...required].join(', ')})`);
+    }
+    return {
+      oid,
+      sub: claimString(payload, 'sub') ?? oid,
+      tid: claimString(payload, 'tid'),
+      name: claimString(payload, 'name'),
+      username: claimString(payload, 'preferred_username') ?? claimString(payload, 'upn') ?? claimString(payload, 'unique_name'),
+      clientId,
+      scopes,
+      expiresAt: payload.exp!,
+      token,
+    };
+  }
+
+  return {
+    get jwksFetches() {
+      return keys.fetches;
+    },
+    async verify(token: string): Promise<Principal> {
+      if (token.length > MAX_TOKEN_LENGTH) throw new AuthError('invalid_token', 'the token is too large');
+      if (!JWS_COMPACT.test(token)) throw new AuthError('invalid_token', 'the token is malformed');
+      const cacheKey = VerifiedTokenCache.keyOf(token);
+      const hit = cache.get(cacheKey, now() / 1000);
+      if (hit) return hit;
+      const principal = await verifyUncached(token);
+      cache.set(cacheKey, principal);
+      return principal;
+    },
+  };
+}
