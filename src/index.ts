@@ -1,1 +1,5 @@
-export {};
+export * from './stack';
+export * from './placement';
+export * from './resource-group';
+export * from './monitoring';
+export * from './azapi';

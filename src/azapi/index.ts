@@ -1,0 +1,4 @@
+export * from './common';
+export * from './provider';
+export * from './resource';
+export * from './data-plane-resource';

@@ -1,0 +1,40 @@
+import { TerraformOutput, TerraformStack, Testing } from 'cdktf';
+import { Construct } from 'constructs';
+
+/** Synthesized Terraform JSON of one stack (no backend block, no absolute paths). */
+export interface SynthJson {
+  readonly resource?: { [type: string]: { [id: string]: any } };
+  readonly data?: { [type: string]: { [id: string]: any } };
+  readonly provider?: { [name: string]: any[] };
+  readonly output?: { [name: string]: any };
+  readonly terraform?: any;
+}
+
+export function synthJson(stack: Construct): SynthJson {
+  return JSON.parse(Testing.synth(stack as any));
+}
+
+/** Every resource of a type, keyed by logical id. */
+export function resourcesOf(json: SynthJson, type: string): { [id: string]: any } {
+  return json.resource?.[type] ?? {};
+}
+
+/** The single resource of a type; fails when there are none or several. */
+export function onlyResource(json: SynthJson, type: string): any {
+  const all = Object.values(resourcesOf(json, type));
+  if (all.length !== 1) throw new Error(`expected exactly one ${type}, found ${all.length}`);
+  return all[0];
+}
+
+/** Strips the `//` metadata so snapshots and comparisons hold only what Terraform reads. */
+export function withoutMetadata<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value, (key, v) => (key === '//' ? undefined : v)));
+}
+
+let resolved = 0;
+/** The value Terraform sees for a token: added as an output, synthesized, read back. */
+export function resolveIn(stack: TerraformStack, value: unknown): unknown {
+  const id = `resolve_${resolved++}`;
+  new TerraformOutput(stack, id, { value });
+  return synthJson(stack).output?.[id]?.value;
+}
