@@ -1,0 +1,47 @@
+// Entry point of `node server.mjs`: the only place that reads process.env and listens.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
+import { AgentClient } from './agent-client.js';
+import { createApp } from './app.js';
+import { chatSettingsFromEnv, type ChatSettings } from './config.js';
+import { loadStaticFiles } from './static-files.js';
+import { ConfigError, createTokenVerifier } from '../shared/auth/index.js';
+
+let settings: ChatSettings;
+try {
+  settings = chatSettingsFromEnv(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  console.error(`chat-app: configuration error: ${error.message}`);
+  process.exit(1);
+}
+
+// The bundle sits next to public/; run from source (tsx), the last build's files are used.
+const here = dirname(fileURLToPath(import.meta.url));
+const publicDir = [join(here, 'public'), join(here, '..', 'dist', 'chat-app', 'public')].find((d) => existsSync(d));
+
+const app = createApp({
+  settings,
+  verifier: createTokenVerifier(settings.auth),
+  agent: new AgentClient({
+    projectEndpoint: settings.foundryProjectEndpoint,
+    agentName: settings.agentName,
+    timeoutMs: settings.agentTimeoutMs,
+    agentReferenceKey: settings.agentReferenceKey,
+  }),
+  staticFiles: publicDir ? loadStaticFiles(publicDir) : undefined,
+});
+
+const server = serve({ fetch: app.fetch, port: settings.port, hostname: process.env.HOST ?? '0.0.0.0' }, (info) => {
+  console.log(JSON.stringify({ level: 'info', msg: 'chat-app listening', port: info.port, agent: settings.agentName }));
+});
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    server.close(() => process.exit(0));
+    // Streams may hold connections open; do not wait for them past a few seconds.
+    setTimeout(() => process.exit(0), 5000).unref();
+  });
+}
