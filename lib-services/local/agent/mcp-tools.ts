@@ -1,0 +1,71 @@
+// The agent's only way to the Orders API: the official MCP client, carrying the caller's own
+// bearer token, as Foundry's UserEntraToken connection does. No credential of its own.
+/* eslint-disable import/no-unresolved -- the MCP SDK's subpaths resolve through package "exports", which the lint resolver does not read */
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { ToolInfo, ToolOutcome } from './types';
+
+export interface ToolSession {
+  list(): Promise<ToolInfo[]>;
+  call(name: string, args: Record<string, unknown>): Promise<ToolOutcome>;
+  close(): Promise<void>;
+}
+
+/** A short reason for a failed MCP exchange; never includes headers (the token). */
+export function describeMcpFailure(err: unknown): { unreachable: boolean; text: string } {
+  if (err instanceof StreamableHTTPError) {
+    const code = err.code ?? 0;
+    if (code === 401) return { unreachable: false, text: 'the Orders service rejected your sign-in (401)' };
+    if (code === 403) return { unreachable: false, text: 'the Orders service denied the call (403)' };
+    return { unreachable: code >= 500 || code === 404, text: `the Orders service answered HTTP ${code}` };
+  }
+  let cause: string | undefined;
+  // fetch wraps the socket error, and the SDK may wrap fetch's: walk down to the system code.
+  for (let e = err as { cause?: unknown; code?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.code === 'string') { cause = e.code; break; }
+  }
+  if (cause === 'ECONNREFUSED') return { unreachable: true, text: 'connection refused' };
+  if ((err as Error)?.name === 'TimeoutError' || (err as Error)?.name === 'AbortError') return { unreachable: true, text: 'it did not answer in time' };
+  return { unreachable: true, text: cause ? `network error ${cause}` : ((err as Error)?.message ?? 'unknown error').slice(0, 200) };
+}
+
+export function mcpToolSession(mcpUrl: string, bearer: string, options: { timeoutMs?: number } = {}): ToolSession {
+  let connected: Promise<Client> | undefined;
+  const timeout = options.timeoutMs ?? 30_000;
+  const connect = () => {
+    connected ??= (async () => {
+      const client = new Client({ name: 'local-agent-runtime', version: '0.1.0' });
+      const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), {
+        requestInit: { headers: { Authorization: `Bearer ${bearer}` } },
+      });
+      await client.connect(transport, { timeout });
+      return client;
+    })();
+    return connected;
+  };
+  return {
+    async list() {
+      const client = await connect();
+      const { tools } = await client.listTools(undefined, { timeout });
+      return tools.map((t) => ({ name: t.name, description: t.description, inputSchema: t.inputSchema as Record<string, unknown> }));
+    },
+    async call(name, args) {
+      try {
+        const client = await connect();
+        const result = await client.callTool({ name, arguments: args }, undefined, { timeout });
+        const content = Array.isArray(result.content) ? result.content : [];
+        const text = content.filter((c: { type: string }) => c.type === 'text').map((c: { text?: string }) => c.text ?? '').join('\n');
+        return { ok: !result.isError, text };
+      } catch (err) {
+        connected = undefined;
+        const failure = describeMcpFailure(err);
+        return { ok: false, unreachable: failure.unreachable, text: failure.text };
+      }
+    },
+    async close() {
+      const pending = connected;
+      connected = undefined;
+      if (pending) await pending.then((c) => c.close()).catch(() => undefined);
+    },
+  };
+}
