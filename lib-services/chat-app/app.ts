@@ -1,7 +1,6 @@
 // The Chat App: the SPA's static files, what MSAL needs, and the chat routes that carry
 // the signed-in user's own token to the Foundry agent. Same-origin only: no CORS.
 import { Hono, type Context } from 'hono';
-import { createLogger, requestContext, type Logger, type RequestContextVariables } from '../shared/observability.js';
 import type { AgentClient } from './agent-client.js';
 import type { ChatSettings } from './config.js';
 import { RequestError } from './request.js';
@@ -12,6 +11,7 @@ import {
   bearerAuth, protectedResourceMetadata, protectedResourceMetadataUrl, publicBaseUrl,
   type AuthVariables, type TokenVerifier,
 } from '../shared/auth/index.js';
+import { createLogger, requestContext, type Logger, type RequestContextVariables } from '../shared/observability.js';
 
 export interface ChatAppDeps {
   settings: ChatSettings;

@@ -8,6 +8,7 @@ import { createApp } from './app.js';
 import { chatSettingsFromEnv, type ChatSettings } from './config.js';
 import { loadStaticFiles } from './static-files.js';
 import { ConfigError, createTokenVerifier } from '../shared/auth/index.js';
+import { createLogger } from '../shared/observability.js';
 
 let settings: ChatSettings;
 try {
@@ -22,8 +23,10 @@ try {
 const here = dirname(fileURLToPath(import.meta.url));
 const publicDir = [join(here, 'public'), join(here, '..', 'dist', 'chat-app', 'public')].find((d) => existsSync(d));
 
+const logger = createLogger('chat-app');
 const app = createApp({
   settings,
+  logger,
   verifier: createTokenVerifier(settings.auth),
   agent: new AgentClient({
     projectEndpoint: settings.foundryProjectEndpoint,
@@ -35,7 +38,7 @@ const app = createApp({
 });
 
 const server = serve({ fetch: app.fetch, port: settings.port, hostname: process.env.HOST ?? '0.0.0.0' }, (info) => {
-  console.log(JSON.stringify({ level: 'info', msg: 'chat-app listening', port: info.port, agent: settings.agentName }));
+  logger.info('chat-app listening', { port: info.port, agent: settings.agentName, foundry: settings.foundryProjectEndpoint });
 });
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {

@@ -1,10 +1,10 @@
 // The agent client against the recording Foundry stand-in over real loopback HTTP.
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { AgentClient, AgentError, userTokenCredential, type AgentClientOptions } from '../../../lib-services/chat-app/agent-client.js';
 import {
   approvalItem, FoundryStandIn, hang, messageItem, RESPONSES_PATH, responseObject, sendEvents, sendJson, streamEvents,
 } from './foundry-standin.js';
+import { AgentClient, AgentError, userTokenCredential, type AgentClientOptions } from '../../../lib-services/chat-app/agent-client.js';
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.user-token-under-test.signature';
 let standIn: FoundryStandIn;
@@ -95,7 +95,8 @@ describe('streaming', () => {
     standIn.next((_req, res) => sendEvents(res, streamEvents('resp_s2', [approvalItem('mcpr_1', 'update-order', { order_id: 'ORD-002', status: 'shipped' })])));
     const answer = await client().run({ credential, input: 'ship it', stream: true });
     expect(answer).toEqual({
-      response_id: 'resp_s2', text: '',
+      response_id: 'resp_s2',
+      text: '',
       approvals: [{ id: 'mcpr_1', name: 'update-order', server_label: 'orders_mcp', arguments: { order_id: 'ORD-002', status: 'shipped' } }],
     });
   });

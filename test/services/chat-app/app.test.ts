@@ -1,16 +1,16 @@
 // The Chat App in-process (app.request): real token verification against a loopback issuer's
 // JWKS, the real agent client against the recording Foundry stand-in.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { approvalItem, FoundryStandIn, hang, messageItem, sendEvents, sendJson, streamEvents } from './foundry-standin.js';
 import { AgentClient } from '../../../lib-services/chat-app/agent-client.js';
 import { createApp } from '../../../lib-services/chat-app/app.js';
 import { chatSettingsFromEnv, type ChatSettings } from '../../../lib-services/chat-app/config.js';
-import { staticFile } from '../../../lib-services/chat-app/static-files.js';
 import { readSseEvents } from '../../../lib-services/chat-app/sse.js';
+import { staticFile } from '../../../lib-services/chat-app/static-files.js';
 import { createTokenVerifier } from '../../../lib-services/shared/auth/index.js';
 import { createLogger } from '../../../lib-services/shared/observability.js';
 import { badTokenCases } from '../../support/bad-tokens.js';
 import { TestIssuer, USERS } from '../../support/issuer.js';
-import { approvalItem, FoundryStandIn, hang, messageItem, sendEvents, sendJson, streamEvents } from './foundry-standin.js';
 
 let issuer: TestIssuer;
 let standIn: FoundryStandIn;
@@ -304,7 +304,8 @@ describe('POST /api/chat/approve', () => {
     const authorization = await issuer.bearer();
     const asked = await (await chat({ message: 'delete ORD-001' }, { authorization })).json();
     expect(asked).toEqual({
-      response_id: expect.any(String), text: '',
+      response_id: expect.any(String),
+      text: '',
       approvals: [{ id: expect.stringMatching(/^mcpr_/), name: 'delete-order', server_label: 'orders_mcp', arguments: { order_id: 'ORD-001' } }],
     });
     const res = await chat({ previous_response_id: asked.response_id, approvals: [{ id: asked.approvals[0].id, approve: true }] },
@@ -369,7 +370,10 @@ describe('configuration', () => {
   it('defaults', () => {
     const s = chatSettingsFromEnv({ SPA_CLIENT_ID: 'spa', AUTH_TENANT_ID: issuer.tenantId, FOUNDRY_PROJECT_ENDPOINT: 'https://a.services.ai.azure.com/api/projects/p/' });
     expect(s).toMatchObject({
-      port: 8080, agentName: 'orders-assistant', agentTimeoutMs: 120_000, agentReferenceKey: 'agent_reference',
+      port: 8080,
+      agentName: 'orders-assistant',
+      agentTimeoutMs: 120_000,
+      agentReferenceKey: 'agent_reference',
       foundryProjectEndpoint: 'https://a.services.ai.azure.com/api/projects/p',
       msal: { authority: `https://login.microsoftonline.com/${issuer.tenantId}`, scopes: ['https://ai.azure.com/.default'], protocolMode: 'AAD', knownAuthorities: [] },
     });
