@@ -1,0 +1,41 @@
+import { resolve } from 'node:path';
+import { describe, expect, test } from 'vitest';
+
+// The project's eslint configuration is part of its contract: these prove its import rules fire.
+const root = resolve(__dirname, '..', '..');
+
+// The rule as the project's .eslintrc.json configures it for that file (overrides applied), run
+// without type information so that the check stays fast.
+async function lint(code: string, filePath: string): Promise<string[]> {
+  const { LegacyESLint } = require('eslint/use-at-your-own-risk');
+  const { Linter } = require('eslint');
+  const config = await new LegacyESLint({ cwd: root }).calculateConfigForFile(resolve(root, filePath));
+  const linter = new Linter({ configType: 'eslintrc' });
+  linter.defineParser('ts', require('@typescript-eslint/parser'));
+  const messages = linter.verify(code, {
+    parser: 'ts',
+    parserOptions: { ecmaVersion: 2022, sourceType: 'module' },
+    rules: { 'no-restricted-imports': config.rules['no-restricted-imports'] },
+  }, { filename: resolve(root, filePath) });
+  return messages.map((m: any) => m.message);
+}
+
+describe('import rules', () => {
+  test.each([
+    ["import { ResourceGroup } from '@cdktf/provider-azurerm';", 'src/stack.ts'],
+    ["import { Application } from '@cdktf/provider-azuread';", 'src/stack.ts'],
+    ["import { ResourceGroup } from '@cdktf/provider-azurerm/lib';", 'src/stack.ts'],
+    ["import { ResourceGroup } from '@cdktf/provider-azurerm';", 'examples/stack.ts'],
+  ])('%s in %s fails lint', async (code, file) => {
+    expect((await lint(code, file)).join('\n')).toMatch(/deep path|lib index|resource module/);
+  });
+
+  test('a deep import passes', async () => {
+    expect(await lint("import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';\nexport { ResourceGroup };", 'src/stack.ts')).toEqual([]);
+  });
+
+  test('cdktf core is imported only through src/internal/tf.ts', async () => {
+    expect((await lint("import { TerraformStack } from 'cdktf';\nexport { TerraformStack };", 'src/stack.ts')).join('\n')).toMatch(/src\/internal\/tf\.ts/);
+    expect(await lint("import { TerraformStack } from 'cdktf';\nexport { TerraformStack };", 'src/internal/tf.ts')).toEqual([]);
+  });
+});
