@@ -29,7 +29,7 @@ export interface AgentRuntimeDeps {
   /** One JSON object per line; never receives a token. */
   log?: (entry: Record<string, unknown>) => void;
   /** Tool session factory (tests may wrap it); default is the MCP client. */
-  toolSession?: (mcpUrl: string, bearer: string) => ToolSession;
+  toolSession?: (mcpUrl: string, bearer: string, requestId: string) => ToolSession;
 }
 
 interface StoredResponse {
@@ -85,11 +85,15 @@ function parseInput(input: unknown): ParsedInput | string {
   return approvals.length ? { approvals } : { text: texts.join('\n') };
 }
 
-function callerOf(token: string): { owner: string; name?: string } {
+function callerOf(token: string): { owner: string; name?: string; jti?: string } {
   // Not a validation: the Orders API validates the token. This only keeps conversations apart.
   try {
     const claims = decodeJwt(token);
-    return { owner: String(claims.oid ?? claims.sub ?? 'anonymous'), name: typeof claims.name === 'string' ? claims.name : undefined };
+    return {
+      owner: String(claims.oid ?? claims.sub ?? 'anonymous'),
+      name: typeof claims.name === 'string' ? claims.name : undefined,
+      jti: typeof claims.jti === 'string' ? claims.jti : undefined,
+    };
   } catch {
     return { owner: 'anonymous' };
   }
@@ -101,7 +105,8 @@ export function createApp(deps: AgentRuntimeDeps) {
   const serverLabel = deps.serverLabel ?? 'orders';
   const maxStored = deps.maxStoredResponses ?? 500;
   const log = deps.log ?? (() => undefined);
-  const openSession = deps.toolSession ?? ((url: string, bearer: string) => mcpToolSession(url, bearer, { timeoutMs: deps.toolTimeoutMs }));
+  const openSession = deps.toolSession
+    ?? ((url: string, bearer: string, requestId: string) => mcpToolSession(url, bearer, { timeoutMs: deps.toolTimeoutMs, requestId }));
   const stored = new Map<string, StoredResponse>();
 
   const remember = (id: string, value: StoredResponse) => {
@@ -166,7 +171,8 @@ export function createApp(deps: AgentRuntimeDeps) {
     // Runs the agent loop; `emit` receives stream events (a no-op for JSON answers).
     const run = async (emit: (type: string, data: Record<string, unknown>) => Promise<void>) => {
       const messages: ChatMessage[] = previous ? [...previous.messages] : [{ role: 'system', content: SYSTEM_PROMPT }];
-      const tools = openSession(deps.ordersMcpUrl, token);
+      const ordersRequestId = randomUUID();
+      const tools = openSession(deps.ordersMcpUrl, token, ordersRequestId);
       let pending: StoredResponse['pending'];
       const context = { userName: caller.name, tools: () => tools.list() };
 
@@ -193,7 +199,17 @@ export function createApp(deps: AgentRuntimeDeps) {
         await emit('response.mcp_call.in_progress', { output_index: index, item_id: item.id });
         const started = Date.now();
         const outcome = await tools.call(call.name, call.arguments);
-        log({ msg: 'tool call', tool: call.name, ok: outcome.ok, caller_oid: caller.owner, ms: Date.now() - started });
+        // The token's id (not the token) lets a test match this call to the token the browser obtained.
+        log({
+          msg: 'tool call',
+          tool: call.name,
+          ok: outcome.ok,
+          response_id: responseId,
+          orders_request_id: ordersRequestId,
+          caller_oid: caller.owner,
+          token_jti: caller.jti,
+          ms: Date.now() - started,
+        });
         Object.assign(item, outcome.ok ? { output: outcome.text, status: 'completed' } : { error: outcome.text, status: 'failed' });
         await emit(outcome.ok ? 'response.mcp_call.completed' : 'response.mcp_call.failed', { output_index: index, item_id: item.id });
         await doneItem(index);

@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
-import { UnsecuredJWT } from 'jose';
+import { decodeJwt, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOrdersMcp, type FakeOrders } from './fake-orders-mcp';
 import { modelReasoner } from '../../lib-services/local/agent/model';
@@ -69,7 +69,9 @@ describe('local agent runtime', () => {
 
   it('answers a read through MCP with the caller\'s own token, no approval', async () => {
     const before = orders.bearers.length;
-    const res = await ask(app(), ALICE, { input: 'show my orders' });
+    const lines: string[] = [];
+    const logged = createApp({ ordersMcpUrl: orders.url, log: (entry) => lines.push(JSON.stringify(entry)) });
+    const res = await ask(logged, ALICE, { input: 'show my orders' });
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body).toMatchObject({ object: 'response', status: 'completed' });
@@ -79,6 +81,10 @@ describe('local agent runtime', () => {
     const seen = orders.bearers.slice(before);
     expect(seen.length).toBeGreaterThan(0);
     expect(new Set(seen)).toEqual(new Set([ALICE]));
+    // The log names the token by its jti, never the token itself.
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0])).toMatchObject({ tool: 'list-orders', caller_oid: 'oid-alice', token_jti: decodeJwt(ALICE).jti });
+    expect(lines.join('')).not.toContain(ALICE);
   });
 
   it('accepts the older `agent` key and input items', async () => {

@@ -29,14 +29,20 @@ export function describeMcpFailure(err: unknown): { unreachable: boolean; text: 
   return { unreachable: true, text: cause ? `network error ${cause}` : ((err as Error)?.message ?? 'unknown error').slice(0, 200) };
 }
 
-export function mcpToolSession(mcpUrl: string, bearer: string, options: { timeoutMs?: number } = {}): ToolSession {
+export interface ToolSessionOptions {
+  timeoutMs?: number;
+  /** Sent as X-Request-ID so the Orders API's request log lines can be matched to this session. */
+  requestId?: string;
+}
+
+export function mcpToolSession(mcpUrl: string, bearer: string, options: ToolSessionOptions = {}): ToolSession {
   let connected: Promise<Client> | undefined;
   const timeout = options.timeoutMs ?? 30_000;
   const connect = () => {
     connected ??= (async () => {
       const client = new Client({ name: 'local-agent-runtime', version: '0.1.0' });
       const transport = new StreamableHTTPClientTransport(new URL(mcpUrl), {
-        requestInit: { headers: { Authorization: `Bearer ${bearer}` } },
+        requestInit: { headers: { Authorization: `Bearer ${bearer}`, ...(options.requestId ? { 'X-Request-ID': options.requestId } : {}) } },
       });
       await client.connect(transport, { timeout });
       return client;

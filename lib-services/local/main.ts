@@ -1,0 +1,68 @@
+// `npm run local`: the whole identity chain on this machine. The only file of the local chain
+// that reads process.env; `npm run local -- --store table` keeps orders in Azurite.
+import { startLocalChain, type LocalChainOptions } from './chain';
+
+function parseArgs(argv: string[]): LocalChainOptions['store'] {
+  let store: LocalChainOptions['store'] = 'memory';
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--store' || arg.startsWith('--store=')) {
+      const value = arg.includes('=') ? arg.split('=')[1] : argv[++i];
+      if (value !== 'memory' && value !== 'table') throw new Error(`--store must be memory or table, not ${JSON.stringify(value ?? '')}`);
+      store = value;
+    } else if (arg === '--help' || arg === '-h') {
+      console.log('usage: npm run local [-- --store memory|table]\nLOCAL_MODEL_URL=<OpenAI-compatible base URL> (with LOCAL_MODEL_NAME, LOCAL_MODEL_API_KEY) replaces the intent router.');
+      process.exit(0);
+    } else {
+      throw new Error(`unknown argument ${arg} (try --help)`);
+    }
+  }
+  return store;
+}
+
+async function main() {
+  let store: LocalChainOptions['store'];
+  try {
+    store = parseArgs(process.argv.slice(2));
+  } catch (err) {
+    console.error(`local: ${(err as Error).message}`);
+    process.exit(2);
+  }
+  const modelUrl = process.env.LOCAL_MODEL_URL?.trim();
+  const started = Date.now();
+  const chain = await startLocalChain({
+    store,
+    model: modelUrl ? { url: modelUrl, name: process.env.LOCAL_MODEL_NAME, apiKey: process.env.LOCAL_MODEL_API_KEY } : undefined,
+  });
+  const pad = (s: string) => s.padEnd(18);
+  console.log([
+    '',
+    `Local identity chain is up (${Date.now() - started} ms). Open the Chat App and sign in:`,
+    '',
+    `  ${pad('Chat App')}${chain.urls.chatApp}`,
+    `  ${pad('OpenID provider')}${chain.urls.issuer}  (self-signed certificate: ${chain.oidc.caCertPath})`,
+    `  ${pad('Agent runtime')}${chain.urls.agentProject}  (${modelUrl ? `model ${modelUrl}` : 'intent router'})`,
+    `  ${pad('Orders API')}${chain.urls.ordersApi}  (MCP ${chain.urls.ordersMcp}, store ${store}${chain.urls.azurite ? ` on Azurite ${chain.urls.azurite}` : ''})`,
+    '',
+    '  Demo users (password = username):',
+    ...chain.users.map((u) => `    ${pad(u.username)}${u.name}, oid ${u.oid}${u.username === 'alice' ? ' (owns the 8 seed orders)' : u.username === 'admin' ? ' (sees all orders)' : ''}`),
+    '',
+    '  Try: "show my orders", "order 3 webcams", "mark ORD-004 shipped", "delete ORD-009". Ctrl-C stops everything.',
+    '',
+  ].join('\n'));
+
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
+      console.log('\nlocal: stopping...');
+      chain.stop().then(() => process.exit(0), () => process.exit(1));
+    });
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(`local: ${err.message}`);
+  process.exit(1);
+});
