@@ -13,6 +13,7 @@ npm ci --no-audit --no-fund
 case "${1:-test}" in
   synth)
     npm run synth
+    bash scripts/cdktf-cli.sh   # so that `npx cdktf synth|deploy` in examples/ works too
     echo "quickstart: Terraform JSON written to examples/cdktf.out/stacks/identity-propagating-agent/cdk.tf.json"
     ;;
   test)
