@@ -133,9 +133,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     const server = createMcpServer(service, principal, ctxOf(c), API_VERSION);
     await server.connect(transport);
     try {
-      return await transport.handleRequest(c.req.raw, {
-        authInfo: { token: principal.token, clientId: principal.clientId, scopes: principal.scopes, expiresAt: principal.expiresAt, extra: { oid: principal.oid } },
-      });
+      const { token, clientId, scopes, expiresAt, oid } = principal;
+      return await transport.handleRequest(c.req.raw, { authInfo: { token, clientId, scopes, expiresAt, extra: { oid } } });
     } finally {
       void server.close();
     }

@@ -43,7 +43,7 @@ const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 export function newOrderId(): string {
   const bytes = randomBytes(10);
   let id = 'ORD-';
-  for (const b of bytes) id += CROCKFORD[b & 31];
+  for (const b of bytes) id += CROCKFORD[b % 32];
   return id;
 }
 
