@@ -92,14 +92,15 @@ class SigningKeys {
     const now = this.now();
     if (this.fetchedAt === 0) {
       // Nothing cached yet: fetch, but not more than once per cooldown while the issuer fails.
-      if (now - this.lastAttempt >= Math.min(this.cooldownMs, 5_000)) await this.refresh().catch(() => undefined);
+      // Concurrent first requests share the one in-flight fetch.
+      if (this.inflight || now - this.lastAttempt >= Math.min(this.cooldownMs, 5_000)) await this.refresh().catch(() => undefined);
       if (this.fetchedAt === 0) throw new AuthUnavailableError('token signing keys are not available yet');
     } else if (now - this.fetchedAt > this.maxAgeMs && now - this.lastAttempt >= this.cooldownMs) {
       // Stale: refresh in the background and keep using what we have.
       void this.refresh().catch(() => undefined);
     }
     let jwk = this.jwks.get(kid);
-    if (!jwk && this.now() - this.lastAttempt >= this.cooldownMs) {
+    if (!jwk && (this.inflight || this.now() - this.lastAttempt >= this.cooldownMs)) {
       // Possibly a rotated key: one refetch, then a cooldown so unknown kids cannot hammer the issuer.
       await this.refresh().catch(() => undefined);
       jwk = this.jwks.get(kid);

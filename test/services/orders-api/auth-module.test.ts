@@ -163,3 +163,18 @@ describe('token verifier against a real JWKS endpoint', () => {
     for (const part of token.split('.')) expect(String((err as Error).message)).not.toContain(part.slice(0, 16));
   });
 });
+
+describe('cold start under concurrency', () => {
+  it('concurrent first requests share one JWKS fetch and all succeed', async () => {
+    const issuer = await TestIssuer.start();
+    try {
+      const v = createTokenVerifier(authSettingsFromEnv(issuer.env()));
+      const tokens = await Promise.all(Array.from({ length: 20 }, () => issuer.mint()));
+      const results = await Promise.allSettled(tokens.map((t) => v.verify(t)));
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+      expect(v.jwksFetches).toBe(1);
+    } finally {
+      await issuer.stop();
+    }
+  });
+});
