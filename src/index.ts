@@ -3,3 +3,4 @@ export * from './placement';
 export * from './resource-group';
 export * from './monitoring';
 export * from './azapi';
+export * from './guard';

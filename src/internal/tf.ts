@@ -9,9 +9,12 @@ export {
   Annotations,
   Aspects,
   AssetType,
+  DefaultTokenResolver,
   Fn,
   Lazy,
+  StringConcat,
   TerraformAsset,
+  TerraformDataSource,
   TerraformElement,
   TerraformIterator,
   TerraformLocal,
@@ -20,5 +23,6 @@ export {
   TerraformResource,
   TerraformStack,
   Token,
+  Tokenization,
 } from 'cdktf';
 export type { IAspect, ITerraformDependable, TerraformMetaArguments, TerraformResourceLifecycle } from 'cdktf';
