@@ -1,14 +1,16 @@
 import { Construct } from 'constructs';
-import { IdentityPropagatingAgentStack } from '../src';
+import { IdentityPropagatingAgentStack, ImageOptions } from '../src';
 
 /**
  * The example deployment: the whole chain with its defaults. `main.ts` synthesizes it;
- * the tests snapshot it.
+ * the tests snapshot it (with a fixed build context, so that service code changes do not
+ * change the snapshot).
  */
-export function exampleStack(scope: Construct, id = 'identity-propagating-agent'): IdentityPropagatingAgentStack {
+export function exampleStack(scope: Construct, id = 'identity-propagating-agent', images?: ImageOptions): IdentityPropagatingAgentStack {
   return new IdentityPropagatingAgentStack(scope, id, {
     baseName: 'ordersagent',
     location: 'swedencentral',
     tags: { project: 'identity-propagating-agent', environment: 'example' },
+    images,
   });
 }

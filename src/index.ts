@@ -3,4 +3,8 @@ export * from './placement';
 export * from './resource-group';
 export * from './monitoring';
 export * from './azapi';
+export * from './storage';
+export * from './registry';
+export * from './container-apps';
+export * from './entra';
 export * from './guard';

@@ -12,12 +12,13 @@ function stack(props: Partial<IdentityPropagatingAgentStackProps> = {}) {
 describe('providers', () => {
   test('configures azurerm (Entra storage data plane), azuread and azapi', () => {
     const json = synthJson(stack({ subscriptionId: '00000000-0000-0000-0000-000000000001', tenantId: '11111111-1111-1111-1111-111111111111' }));
-    expect(json.provider?.azurerm).toEqual([{
+    // The default provider, plus the image build's alias for its key-signed build-context account.
+    expect(json.provider?.azurerm?.[0]).toEqual({
       features: [{}],
       storage_use_azuread: true,
       subscription_id: '00000000-0000-0000-0000-000000000001',
       tenant_id: '11111111-1111-1111-1111-111111111111',
-    }]);
+    });
     expect(json.provider?.azuread).toEqual([{ tenant_id: '11111111-1111-1111-1111-111111111111' }]);
     expect(json.provider?.azapi).toEqual([{ subscription_id: '00000000-0000-0000-0000-000000000001', tenant_id: '11111111-1111-1111-1111-111111111111' }]);
     expect(json.terraform.required_providers.azapi).toEqual({ source: 'azure/azapi', version: '>= 2.9.0, < 3.0.0' });

@@ -1,0 +1,390 @@
+import { ContainerApp, ContainerAppTemplateContainerEnv } from '@cdktf/provider-azurerm/lib/container-app';
+import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { Construct, IConstruct } from 'constructs';
+import { WorkloadIdentity } from './identities';
+import { resourcesWithin } from '../internal/depends';
+import { Token } from '../internal/tf';
+import { requireRange } from '../internal/validation';
+import { Placement } from '../placement';
+
+/** Size and scale of one app. */
+export interface AppScaleOptions {
+  /**
+   * vCPU per replica (0.25 to 4, in steps of 0.25).
+   * @default 0.5
+   */
+  readonly cpu?: number;
+  /**
+   * Memory per replica; Consumption needs twice the vCPU in GiB, e.g. `1Gi` for 0.5 vCPU.
+   * @default - twice `cpu`, e.g. `1Gi`
+   */
+  readonly memory?: string;
+  /**
+   * Minimum replicas (0 allows scale to zero, at the cost of a cold start).
+   * @default 1
+   */
+  readonly minReplicas?: number;
+  /**
+   * Maximum replicas.
+   * @default 3
+   */
+  readonly maxReplicas?: number;
+  /**
+   * Concurrent HTTP requests per replica that trigger scaling out.
+   * @default 50
+   */
+  readonly concurrentRequests?: number;
+}
+
+/** Names of the two apps (unique within the environment; part of their URLs). */
+export interface ContainerAppNames {
+  /** Name of the Orders API app. */
+  readonly ordersApi: string;
+  /** Name of the Chat App app. */
+  readonly chatApp: string;
+}
+
+/** A registry the apps pull from with their identities. */
+export interface RegistryAccess {
+  /** Login server, e.g. `myregistry.azurecr.io`. */
+  readonly loginServer: string;
+  /** Resource id of the registry: both identities get AcrPull on it. */
+  readonly id: string;
+}
+
+/** Settings of the two apps that the stack exposes (service contracts of DESIGN section 4). */
+export interface AppOptions {
+  /**
+   * Size and scale of the Orders API.
+   * @default - 0.5 vCPU, 1Gi, 1 to 3 replicas, 50 concurrent requests
+   */
+  readonly ordersApi?: AppScaleOptions;
+  /**
+   * Size and scale of the Chat App.
+   * @default - 0.5 vCPU, 1Gi, 1 to 3 replicas, 50 concurrent requests
+   */
+  readonly chatApp?: AppScaleOptions;
+  /**
+   * Seconds a replica gets between SIGTERM and SIGKILL to finish requests in flight (0 to 600).
+   * @default 30
+   */
+  readonly terminationGracePeriodSeconds?: number;
+  /**
+   * Accepted token audiences of both services (`AUTH_AUDIENCES`).
+   * @default ['https://ai.azure.com']
+   */
+  readonly audiences?: string[];
+  /**
+   * Client ids whose tokens the Orders API accepts (`AUTH_ALLOWED_CLIENT_IDS`, matched against `azp`/`appid`).
+   * @default - any client of the tenant (the variable is not set)
+   */
+  readonly ordersApiAllowedClientIds?: string[];
+  /**
+   * Scopes of which the Orders API requires at least one in `scp` (`AUTH_REQUIRED_SCOPES`).
+   * @default - none (the variable is not set)
+   */
+  readonly ordersApiRequiredScopes?: string[];
+  /**
+   * The URL clients reach the Orders API at (`PUBLIC_BASE_URL`); behind API Management,
+   * `<gateway URL>/orders-mcp`. It names the resource in the RFC 9728 metadata.
+   * @default - the app's own URL, `https://<orders app>.<environment domain>`
+   */
+  readonly ordersApiPublicBaseUrl?: string;
+  /**
+   * Source addresses (CIDR ranges) the Orders API's ingress accepts; every other source is
+   * refused. Set it to API Management's outbound addresses when APIM fronts the Orders API:
+   * APIM BasicV2 cannot reach an internal (VNet) environment, so ingress stays external and
+   * restricted, and the Orders API still validates every token itself (defence in depth).
+   * @default - any source (the Orders API validates tokens itself)
+   */
+  readonly ordersApiAllowedIpRanges?: string[];
+  /**
+   * Object ids of users who may see and change all orders (`ORDERS_ADMIN_OIDS`).
+   * @default - none
+   */
+  readonly ordersAdminObjectIds?: string[];
+  /**
+   * Object id of the user who owns the 8 seed orders (`ORDERS_SEED_OWNER_OID`).
+   * @default - no seed data
+   */
+  readonly ordersSeedOwnerObjectId?: string;
+  /**
+   * Name of the Foundry agent the Chat App runs (`AGENT_NAME`).
+   * @default orders-assistant
+   */
+  readonly agentName?: string;
+  /**
+   * Authority the SPA signs in against (`AUTH_AUTHORITY`).
+   * @default `https://login.microsoftonline.com/<tenant id>`
+   */
+  readonly authority?: string;
+}
+
+/** Props of {@link ServiceContainerApps}. */
+export interface ServiceContainerAppsProps extends AppOptions {
+  /** Where the resources go. */
+  readonly placement: Placement;
+  /** Resource id of the Container Apps environment. */
+  readonly environmentId: string;
+  /** Default domain of that environment. */
+  readonly environmentDefaultDomain: string;
+  /**
+   * App names.
+   * @default - `ServiceContainerApps.defaultNames(placement.baseName)`
+   */
+  readonly names?: ContainerAppNames;
+  /** The Orders API's identity (created before the apps). */
+  readonly ordersApiIdentity: WorkloadIdentity;
+  /** The Chat App's identity (created before the apps). */
+  readonly chatAppIdentity: WorkloadIdentity;
+  /** Image the Orders API runs. */
+  readonly ordersApiImage: string;
+  /** Image the Chat App runs. */
+  readonly chatAppImage: string;
+  /**
+   * Registry the images are pulled from, by identity (AcrPull for both identities).
+   * @default - images are pulled anonymously
+   */
+  readonly registry?: RegistryAccess;
+  /** Entra tenant of the users (`AUTH_TENANT_ID`). */
+  readonly tenantId: string;
+  /** Table service endpoint (`TABLES_ENDPOINT`). */
+  readonly tablesEndpoint: string;
+  /**
+   * Orders table name (`ORDERS_TABLE_NAME`).
+   * @default orders
+   */
+  readonly tableName?: string;
+  /** The SPA's client id (`SPA_CLIENT_ID`). */
+  readonly spaClientId: string;
+  /** Foundry project endpoint (`FOUNDRY_PROJECT_ENDPOINT`), `https://<account>.services.ai.azure.com/api/projects/<project>`. */
+  readonly foundryProjectEndpoint: string;
+  /**
+   * Application Insights connection string, passed to both apps as a secret reference.
+   * @default - telemetry off
+   */
+  readonly applicationInsightsConnectionString?: string;
+  /**
+   * Parts (constructs) whose resources must exist before the apps are created or updated:
+   * e.g. the image builds, so the first revision finds its image, and the storage part, so
+   * the Orders API's table role exists before it starts.
+   * @default - none
+   */
+  readonly waitFor?: IConstruct[];
+}
+
+const ORDERS_PORT = 8000;
+const CHAT_PORT = 8080;
+const SECRET_APPINSIGHTS = 'appinsights-connection-string';
+const APP_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
+
+/**
+ * The Orders API and Chat App container apps: user-assigned identities, images pulled by
+ * identity after AcrPull is granted, HTTPS-only external ingress (the Orders API optionally
+ * restricted to given source ranges), liveness/readiness/startup probes on `/health`, HTTP
+ * concurrency scaling, a termination grace period, and the environment variables of the
+ * service contracts, with the Application Insights connection string as a secret reference.
+ */
+export class ServiceContainerApps extends Construct {
+  /** Default app names for a base name: `ca-<baseName>-orders-api` and `ca-<baseName>-chat-app`. */
+  public static defaultNames(baseName: string): ContainerAppNames {
+    return { ordersApi: `ca-${baseName}-orders-api`, chatApp: `ca-${baseName}-chat-app` };
+  }
+
+  /** Fully qualified domain name of an app with external ingress: `<name>.<default domain>`. */
+  public static fqdnOf(appName: string, environmentDefaultDomain: string): string {
+    return `${appName}.${environmentDefaultDomain}`;
+  }
+
+  /** Orders API app name. */
+  public readonly ordersApiName: string;
+  /** Chat App app name. */
+  public readonly chatAppName: string;
+  /** Orders API FQDN (API Management's backend host). */
+  public readonly ordersApiFqdn: string;
+  /** Chat App FQDN. */
+  public readonly chatAppFqdn: string;
+  /** `https://<Orders API FQDN>`. */
+  public readonly ordersApiUrl: string;
+  /** `https://<Chat App FQDN>`. */
+  public readonly chatAppUrl: string;
+  /** The Orders API's own MCP endpoint, `https://<Orders API FQDN>/mcp`. */
+  public readonly ordersApiMcpUrl: string;
+  /** Resource id of the Orders API app. */
+  public readonly ordersApiAppId: string;
+  /** Resource id of the Chat App app. */
+  public readonly chatAppAppId: string;
+
+  constructor(scope: Construct, id: string, props: ServiceContainerAppsProps) {
+    super(scope, id);
+    const owner = 'ServiceContainerApps';
+    const { placement } = props;
+    const names = props.names ?? ServiceContainerApps.defaultNames(placement.baseName);
+    for (const [key, name] of Object.entries(names)) {
+      if (!Token.isUnresolved(name) && (!APP_NAME.test(name) || name.includes('--'))) {
+        throw new Error(`${owner}: names.${key} "${name}" is invalid: use 2 to 32 lower-case letters, digits and single hyphens, starting with a letter.`);
+      }
+    }
+    requireRange(owner, 'terminationGracePeriodSeconds', props.terminationGracePeriodSeconds, 0, 600);
+    const ordersScale = scale(owner, 'ordersApi', props.ordersApi);
+    const chatScale = scale(owner, 'chatApp', props.chatApp);
+    for (const range of props.ordersApiAllowedIpRanges ?? []) {
+      if (!Token.isUnresolved(range) && !/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(range)) {
+        throw new Error(`${owner}: ordersApiAllowedIpRanges entry "${range}" is not an IPv4 address or CIDR range.`);
+      }
+    }
+    if (props.ordersApiAllowedIpRanges !== undefined && props.ordersApiAllowedIpRanges.length === 0) {
+      throw new Error(`${owner}: ordersApiAllowedIpRanges is empty, which would refuse every caller; leave it unset to accept any source.`);
+    }
+
+    this.ordersApiName = names.ordersApi;
+    this.chatAppName = names.chatApp;
+    this.ordersApiFqdn = ServiceContainerApps.fqdnOf(names.ordersApi, props.environmentDefaultDomain);
+    this.chatAppFqdn = ServiceContainerApps.fqdnOf(names.chatApp, props.environmentDefaultDomain);
+    this.ordersApiUrl = `https://${this.ordersApiFqdn}`;
+    this.chatAppUrl = `https://${this.chatAppFqdn}`;
+    this.ordersApiMcpUrl = `${this.ordersApiUrl}/mcp`;
+
+    const audiences = props.audiences ?? ['https://ai.azure.com'];
+    const waitFor = resourcesWithin(props.waitFor);
+    const telemetry = props.applicationInsightsConnectionString;
+
+    const app = (cid: string, o: {
+      name: string;
+      service: string;
+      port: number;
+      identity: WorkloadIdentity;
+      image: string;
+      scale: Required<AppScaleOptions>;
+      env: { [name: string]: string | undefined };
+      ipRanges?: string[];
+    }): ContainerApp => {
+      const acrPull = props.registry && new RoleAssignment(this, `${cid}AcrPull`, {
+        scope: props.registry.id,
+        roleDefinitionName: 'AcrPull',
+        principalId: o.identity.principalId,
+        principalType: 'ServicePrincipal',
+      });
+      const env: ContainerAppTemplateContainerEnv[] = Object.entries(o.env)
+        .filter(([, value]) => value !== undefined)
+        .map(([name, value]) => ({ name, value }));
+      if (telemetry !== undefined) env.push({ name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', secretName: SECRET_APPINSIGHTS });
+      const probe = { transport: 'HTTP', port: o.port, path: '/health' };
+      return new ContainerApp(this, cid, {
+        name: o.name,
+        resourceGroupName: placement.resourceGroupName,
+        containerAppEnvironmentId: props.environmentId,
+        revisionMode: 'Single',
+        identity: { type: 'UserAssigned', identityIds: [o.identity.id] },
+        registry: props.registry && [{ server: props.registry.loginServer, identity: o.identity.id }],
+        secret: telemetry !== undefined ? [{ name: SECRET_APPINSIGHTS, value: telemetry }] : undefined,
+        ingress: {
+          externalEnabled: true,
+          targetPort: o.port,
+          transport: 'http',
+          allowInsecureConnections: false,
+          trafficWeight: [{ latestRevision: true, percentage: 100 }],
+          ipSecurityRestriction: o.ipRanges?.map((range, i) => ({
+            name: `allow-${i + 1}`,
+            action: 'Allow',
+            ipAddressRange: range,
+            description: 'Front door of the Orders API (API Management outbound address)',
+          })),
+        },
+        template: {
+          minReplicas: o.scale.minReplicas,
+          maxReplicas: o.scale.maxReplicas,
+          terminationGracePeriodSeconds: props.terminationGracePeriodSeconds ?? 30,
+          httpScaleRule: [{ name: 'http-concurrency', concurrentRequests: String(o.scale.concurrentRequests) }],
+          container: [{
+            name: o.service,
+            image: o.image,
+            cpu: o.scale.cpu,
+            memory: o.scale.memory,
+            env,
+            // Startup gives a cold replica up to 60 s; then liveness restarts a hung one and
+            // readiness takes a busy or draining one out of rotation.
+            startupProbe: [{ ...probe, intervalSeconds: 2, timeout: 2, failureCountThreshold: 30 }],
+            livenessProbe: [{ ...probe, intervalSeconds: 10, timeout: 3, failureCountThreshold: 3 }],
+            readinessProbe: [{ ...probe, intervalSeconds: 5, timeout: 3, failureCountThreshold: 3, successCountThreshold: 1 }],
+          }],
+        },
+        // AcrPull (and whatever the caller waits for) before the first pull.
+        dependsOn: [...(acrPull ? [acrPull] : []), ...waitFor],
+        tags: placement.tags,
+      });
+    };
+
+    const orders = app('OrdersApi', {
+      name: names.ordersApi,
+      service: 'orders-api',
+      port: ORDERS_PORT,
+      identity: props.ordersApiIdentity,
+      image: props.ordersApiImage,
+      scale: ordersScale,
+      ipRanges: props.ordersApiAllowedIpRanges,
+      env: {
+        PORT: String(ORDERS_PORT),
+        AUTH_TENANT_ID: props.tenantId,
+        AUTH_AUDIENCES: audiences.join(','),
+        AUTH_ALLOWED_CLIENT_IDS: listOrUndefined(props.ordersApiAllowedClientIds),
+        AUTH_REQUIRED_SCOPES: listOrUndefined(props.ordersApiRequiredScopes),
+        STORE: 'table',
+        TABLES_ENDPOINT: props.tablesEndpoint,
+        ORDERS_TABLE_NAME: props.tableName ?? 'orders',
+        ORDERS_SEED_OWNER_OID: props.ordersSeedOwnerObjectId,
+        ORDERS_ADMIN_OIDS: listOrUndefined(props.ordersAdminObjectIds),
+        PUBLIC_BASE_URL: props.ordersApiPublicBaseUrl ?? this.ordersApiUrl,
+        AZURE_CLIENT_ID: props.ordersApiIdentity.clientId,
+        OTEL_SERVICE_NAME: 'orders-api',
+      },
+    });
+    const chat = app('ChatApp', {
+      name: names.chatApp,
+      service: 'chat-app',
+      port: CHAT_PORT,
+      identity: props.chatAppIdentity,
+      image: props.chatAppImage,
+      scale: chatScale,
+      env: {
+        PORT: String(CHAT_PORT),
+        AUTH_TENANT_ID: props.tenantId,
+        AUTH_AUDIENCES: audiences.join(','),
+        // No AUTH_ALLOWED_CLIENT_IDS: the Chat App accepts exactly SPA_CLIENT_ID.
+        SPA_CLIENT_ID: props.spaClientId,
+        AUTH_AUTHORITY: props.authority ?? `https://login.microsoftonline.com/${props.tenantId}`,
+        FOUNDRY_PROJECT_ENDPOINT: props.foundryProjectEndpoint,
+        AGENT_NAME: props.agentName ?? 'orders-assistant',
+        AZURE_CLIENT_ID: props.chatAppIdentity.clientId,
+        OTEL_SERVICE_NAME: 'chat-app',
+      },
+    });
+    this.ordersApiAppId = orders.id;
+    this.chatAppAppId = chat.id;
+  }
+}
+
+function listOrUndefined(values: string[] | undefined): string | undefined {
+  return values && values.length > 0 ? values.join(',') : undefined;
+}
+
+function scale(owner: string, path: string, options: AppScaleOptions | undefined): Required<AppScaleOptions> {
+  const cpu = options?.cpu ?? 0.5;
+  if (!(cpu >= 0.25 && cpu <= 4 && Number.isInteger(cpu * 4))) {
+    throw new Error(`${owner}: ${path}.cpu is ${cpu}; it must be 0.25 to 4 in steps of 0.25.`);
+  }
+  const memory = options?.memory ?? `${cpu * 2}Gi`;
+  if (!Token.isUnresolved(memory) && memory !== `${cpu * 2}Gi`) {
+    throw new Error(`${owner}: ${path}.memory "${memory}" does not fit ${path}.cpu ${cpu}: Consumption needs ${cpu * 2}Gi.`);
+  }
+  const minReplicas = options?.minReplicas ?? 1;
+  const maxReplicas = options?.maxReplicas ?? 3;
+  requireRange(owner, `${path}.minReplicas`, minReplicas, 0, 300);
+  requireRange(owner, `${path}.maxReplicas`, maxReplicas, 1, 300);
+  if (minReplicas > maxReplicas) {
+    throw new Error(`${owner}: ${path}.minReplicas (${minReplicas}) is greater than ${path}.maxReplicas (${maxReplicas}).`);
+  }
+  const concurrentRequests = options?.concurrentRequests ?? 50;
+  requireRange(owner, `${path}.concurrentRequests`, concurrentRequests, 1, 10000);
+  return { cpu, memory, minReplicas, maxReplicas, concurrentRequests };
+}
