@@ -318,6 +318,16 @@ function sameApi(policy: Element, api: Element): boolean {
 const JWT_CHECK = /<validate-jwt\b|<validate-azure-ad-token\b/i;
 
 /**
+ * Whether a URL addresses a Container App: it references an app, or an environment's default
+ * domain (apps are reached at `<app>.<default domain>`), or its host is on `azurecontainerapps.io`.
+ */
+function pointsAtContainerApp(url: unknown): boolean {
+  return referencesIn(url).some((r) => r.type === 'azurerm_container_app'
+    || (r.type === 'azurerm_container_app_environment' && r.attribute === 'default_domain'))
+    || stringsIn(url).some((s) => /^https?:\/\/[^/]+\.azurecontainerapps\.io(?=[:/]|$)/i.test(s));
+}
+
+/**
  * APIM is defence in depth in front of the services: an API that forwards to a Container App of
  * this stack without `validate-jwt` lets unauthenticated and foreign-audience tokens reach it.
  * Checked by API: its own policy, or a global policy of the same instance, must validate tokens.
@@ -327,9 +337,7 @@ const APIM3: Rule = {
   severity: ERROR,
   title: 'Every APIM API in front of a Container App validates JWTs',
   check: (ctx) => {
-    const apps = ctx.all.filter((e) => e.type === 'azurerm_container_app').map((e) => e.address);
-    const backends = ctx.all.filter((e) => e.type === 'azurerm_api_management_backend'
-      && referencesIn(e.attrs.url).some((r) => apps.includes(r.address)));
+    const backends = ctx.all.filter((e) => e.type === 'azurerm_api_management_backend' && pointsAtContainerApp(e.attrs.url));
     const policies = ctx.all.filter((e) => POLICY_TYPES.includes(e.type));
     const globalJwt = (api: Element) => policies.some((p) => p.type === 'azurerm_api_management_policy'
       && stringsIn(p.attrs.xml_content).some((s) => JWT_CHECK.test(s))
@@ -339,7 +347,7 @@ const APIM3: Rule = {
     return ctx.subjects.filter((e) => e.type === 'azurerm_api_management_api').flatMap((api) => {
       const apiPolicies = policies.filter((p) => p.type === 'azurerm_api_management_api_policy' && sameApi(p, api));
       const policyText = apiPolicies.flatMap((p) => stringsIn(p.attrs.xml_content)).join('\n');
-      const direct = referencesIn(api.attrs.service_url).some((r) => apps.includes(r.address));
+      const direct = pointsAtContainerApp(api.attrs.service_url);
       const viaBackend = backends.some((b) => b.attrs.name !== undefined
         && new RegExp(`backend-id\\s*=\\s*["']${String(b.attrs.name).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}["']`).test(policyText));
       if (!direct && !viaBackend) return [];

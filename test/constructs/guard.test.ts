@@ -11,6 +11,7 @@ import { ApiManagementPolicy } from '@cdktf/provider-azurerm/lib/api-management-
 import { ApplicationInsights } from '@cdktf/provider-azurerm/lib/application-insights';
 import { CognitiveAccount, CognitiveAccountConfig } from '@cdktf/provider-azurerm/lib/cognitive-account';
 import { ContainerApp, ContainerAppConfig } from '@cdktf/provider-azurerm/lib/container-app';
+import { ContainerAppEnvironment } from '@cdktf/provider-azurerm/lib/container-app-environment';
 import { ContainerRegistry, ContainerRegistryConfig } from '@cdktf/provider-azurerm/lib/container-registry';
 import { DataAzurermStorageAccountBlobContainerSas, DataAzurermStorageAccountBlobContainerSasConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-storage-account-blob-container-sas';
 import { DataAzurermSubscription } from '@cdktf/provider-azurerm/lib/data-azurerm-subscription';
@@ -395,6 +396,14 @@ describe('rule details', () => {
     expect(ids((s) => gateway(s, { viaBackend: true, policy: JWT_POLICY.replace('<base /></inbound>', '<base /><set-backend-service backend-id="orders-backend" /></inbound>') })))
       .toEqual([]);
     expect(ids((s) => gateway(s, { global: JWT_POLICY }))).toEqual([]);
+  });
+
+  test('APIM3 recognises a Container App by its environment domain or its azurecontainerapps.io host', () => {
+    const env = (s: TerraformStack) => new ContainerAppEnvironment(s, 'Environment', { name: 'cae', location: LOC, resourceGroupName: RG, logAnalyticsWorkspaceId: LAW });
+    expect(ids((s) => gateway(s, { policy: PLAIN_POLICY, api: { serviceUrl: `https://ca-orders.${env(s).defaultDomain}` } }))).toEqual(['IPA-APIM3']);
+    expect(ids((s) => gateway(s, { policy: PLAIN_POLICY, api: { serviceUrl: 'https://ca-orders.nicefield-1a2b3c.swedencentral.azurecontainerapps.io' } })))
+      .toEqual(['IPA-APIM3']);
+    expect(ids((s) => gateway(s, { policy: JWT_POLICY, api: { serviceUrl: `https://ca-orders.${env(s).defaultDomain}` } }))).toEqual([]);
   });
 
   test('APIM3 leaves APIs that front no Container App of the stack alone', () => {
