@@ -173,25 +173,72 @@ const CORS1 = perElement('IPA-CORS1', ERROR, 'No wildcard CORS origins',
 // ---------------------------------------------------------------------------------------------
 // Storage
 
-/** Plain HTTP to storage exposes data and authorization headers on the wire. */
-const ST1 = perElement('IPA-ST1', ERROR, 'Storage accepts HTTPS only', ['azurerm_storage_account'],
-  (e) => isFalse(e.attrs.https_traffic_only_enabled)
-    ? 'the account accepts plain HTTP; set httpsTrafficOnlyEnabled to true (the default).'
-    : undefined);
+/**
+ * A storage account's security settings, whether created with azurerm or with azapi
+ * (`Microsoft.Storage/storageAccounts`); `undefined` for other elements. Absent values are what
+ * the provider sends by default (azurerm) or what the ARM body leaves unset (azapi).
+ */
+interface StorageView {
+  readonly https: unknown;
+  readonly tls: unknown;
+  readonly nestedPublic: unknown;
+  readonly sharedKey: unknown;
+  /** Names of the settings, for messages. */
+  readonly names: { https: string; tls: string; nestedPublic: string; sharedKey: string };
+}
+function storageView(e: Element): StorageView | undefined {
+  if (e.type === 'azurerm_storage_account') {
+    return {
+      https: e.attrs.https_traffic_only_enabled ?? true,
+      tls: e.attrs.min_tls_version ?? 'TLS1_2',
+      nestedPublic: e.attrs.allow_nested_items_to_be_public ?? true,
+      sharedKey: e.attrs.shared_access_key_enabled ?? true,
+      names: { https: 'httpsTrafficOnlyEnabled', tls: 'minTlsVersion', nestedPublic: 'allowNestedItemsToBePublic', sharedKey: 'sharedAccessKeyEnabled' },
+    };
+  }
+  if (azapiOfType(e, 'Microsoft.Storage/storageAccounts')) {
+    const p = e.attrs.body?.properties ?? {};
+    return {
+      https: p.supportsHttpsTrafficOnly ?? true,
+      tls: p.minimumTlsVersion,
+      nestedPublic: p.allowBlobPublicAccess,
+      sharedKey: p.allowSharedKeyAccess,
+      names: { https: 'properties.supportsHttpsTrafficOnly', tls: 'properties.minimumTlsVersion', nestedPublic: 'properties.allowBlobPublicAccess', sharedKey: 'properties.allowSharedKeyAccess' },
+    };
+  }
+  return undefined;
+}
 
-/** TLS 1.0 and 1.1 have known weaknesses and are retired by Azure. */
-const ST2 = perElement('IPA-ST2', ERROR, 'Storage requires TLS 1.2 or later', ['azurerm_storage_account'],
-  (e) => ['TLS1_0', 'TLS1_1'].includes(e.attrs.min_tls_version)
-    ? `minTlsVersion is ${e.attrs.min_tls_version}; set it to TLS1_2.`
-    : undefined);
+/** A rule over storage accounts of either provider. */
+function perStorageAccount(id: string, title: string, test: (v: StorageView, e: Element, ctx: CheckContext) => string | undefined): Rule {
+  return {
+    id,
+    severity: ERROR,
+    title,
+    check: (ctx) => ctx.subjects.flatMap((element) => {
+      const view = storageView(element);
+      const message = view && test(view, element, ctx);
+      return message ? [{ element, message }] : [];
+    }),
+  };
+}
+
+/** Plain HTTP to storage exposes data and authorization headers on the wire. */
+const ST1 = perStorageAccount('IPA-ST1', 'Storage accepts HTTPS only',
+  (v) => isFalse(v.https) ? `the account accepts plain HTTP; set ${v.names.https} to true.` : undefined);
+
+/** TLS 1.0 and 1.1 have known weaknesses and are retired by Azure; older ARM API versions default to TLS 1.0. */
+const ST2 = perStorageAccount('IPA-ST2', 'Storage requires TLS 1.2 or later',
+  (v) => ['TLS1_2', 'TLS1_3'].includes(String(v.tls)) ? undefined
+    : `${v.names.tls} is ${v.tls ?? 'not set'}; set it to TLS1_2.`);
 
 /**
  * azurerm 4 enables public (anonymous) access for containers unless told otherwise, so one
  * container created with a public access level would publish its blobs to the internet.
  */
-const ST3 = perElement('IPA-ST3', ERROR, 'Storage forbids public blob access', ['azurerm_storage_account'],
-  (e) => isFalse(e.attrs.allow_nested_items_to_be_public) ? undefined
-    : 'containers may be made public (allowNestedItemsToBePublic is not false; azurerm defaults it to true); set it to false.');
+const ST3 = perStorageAccount('IPA-ST3', 'Storage forbids public blob access',
+  (v) => isFalse(v.nestedPublic) ? undefined
+    : `containers may be made public (${v.names.nestedPublic} is not false; azurerm defaults it to true); set it to false.`);
 
 /** A public container serves its blobs to anyone without authentication. */
 const ST4 = perElement('IPA-ST4', ERROR, 'Storage containers are private', ['azurerm_storage_container'],
@@ -201,6 +248,17 @@ const ST4 = perElement('IPA-ST4', ERROR, 'Storage containers are private', ['azu
 
 const SAS_SOURCES = ['azurerm_storage_account_blob_container_sas', 'azurerm_storage_account_sas'];
 const DATA_HOLDERS = ['azurerm_storage_table', 'azurerm_storage_queue', 'azurerm_storage_share', 'azurerm_storage_data_lake_gen2_filesystem'];
+const ARM_DATA_HOLDERS = ['tableServices', 'queueServices', 'fileServices'].map((s) => `microsoft.storage/storageaccounts/${s.toLowerCase()}`);
+
+function holdsApplicationData(account: Element, ctx: CheckContext): boolean {
+  return ctx.all.some((o) => {
+    if (DATA_HOLDERS.includes(o.type)) {
+      return refersTo(o.attrs, account.address) || (isLiteral(account.attrs.name) && o.attrs.storage_account_name === account.attrs.name);
+    }
+    return o.type === 'azapi_resource' && typeof o.attrs.type === 'string'
+      && ARM_DATA_HOLDERS.some((t) => o.attrs.type.toLowerCase().startsWith(t)) && refersTo(o.attrs.parent_id, account.address);
+  });
+}
 
 /**
  * Account keys grant full control of all data, never expire by themselves and bypass Entra ID and
@@ -208,26 +266,17 @@ const DATA_HOLDERS = ['azurerm_storage_table', 'azurerm_storage_queue', 'azurerm
  * that holds no tables, queues or shares and whose key is used only to sign SAS tokens in this
  * stack (the build-context account: the ACR task reads its context through a short-lived SAS).
  */
-const ST5: Rule = {
-  id: 'IPA-ST5',
-  severity: ERROR,
-  title: 'Shared-key access is off wherever application data lives',
-  check: (ctx) => ctx.subjects.filter((e) => e.type === 'azurerm_storage_account' && !isFalse(e.attrs.shared_access_key_enabled))
-    .flatMap((account) => {
-      const users = ctx.all.filter((o) => o !== account && referencesIn(o.attrs).some((r) => r.address === account.address
-        && /(access_key|connection_string)$/.test(r.attribute)));
-      const signsSasOnly = users.length > 0 && users.every((o) => o.kind === 'data' && SAS_SOURCES.includes(o.type));
-      const holdsData = ctx.all.some((o) => DATA_HOLDERS.includes(o.type) && (refersTo(o.attrs, account.address)
-        || (isLiteral(account.attrs.name) && o.attrs.storage_account_name === account.attrs.name)));
-      if (signsSasOnly && !holdsData) return [];
-      return [{
-        element: account,
-        message: holdsData
-          ? 'the account holds application data (tables, queues or shares) and accepts shared keys; set sharedAccessKeyEnabled to false and grant data roles to managed identities.'
-          : 'the account accepts shared keys, but its key signs no SAS in this stack; set sharedAccessKeyEnabled to false and use Entra ID.',
-      }];
-    }),
-};
+const ST5 = perStorageAccount('IPA-ST5', 'Shared-key access is off wherever application data lives', (v, account, ctx) => {
+  if (isFalse(v.sharedKey)) return undefined;
+  const users = ctx.all.filter((o) => o !== account && referencesIn(o.attrs).some((r) => r.address === account.address
+    && /(access_key|connection_string)$/.test(r.attribute)));
+  const signsSasOnly = users.length > 0 && users.every((o) => o.kind === 'data' && SAS_SOURCES.includes(o.type));
+  const holdsData = holdsApplicationData(account, ctx);
+  if (signsSasOnly && !holdsData) return undefined;
+  return holdsData
+    ? `the account holds application data (tables, queues or shares) and accepts shared keys; set ${v.names.sharedKey} to false and grant data roles to managed identities.`
+    : `the account accepts shared keys, but its key signs no SAS in this stack; set ${v.names.sharedKey} to false and use Entra ID.`;
+});
 
 /** A SAS usable over HTTP, or one granting write access, widens what a leaked build-context URL exposes. */
 const ST6 = perElement('IPA-ST6', ERROR, 'SAS tokens are HTTPS-only and read-only',

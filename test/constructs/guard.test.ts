@@ -364,6 +364,24 @@ describe('rule details', () => {
     expect(ids((s) => storage(s, { sharedAccessKeyEnabled: undefined }))).toEqual(['IPA-ST5']);
   });
 
+  test('ST1, ST2, ST3 and ST5 also judge storage accounts created through azapi', () => {
+    const account = (s: TerraformStack, properties: { [k: string]: unknown }) => {
+      const a = new AzapiResource(s, 'Account', {
+        type: 'Microsoft.Storage/storageAccounts@2023-05-01',
+        name: 'st',
+        parentId: '/rg',
+        location: LOC,
+        body: { kind: 'StorageV2', sku: { name: 'Standard_LRS' }, properties },
+      });
+      new AzapiResource(s, 'Table', { type: 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01', name: 'orders', parentId: `${a.id}/tableServices/default` });
+    };
+    const good = { supportsHttpsTrafficOnly: true, minimumTlsVersion: 'TLS1_2', allowBlobPublicAccess: false, allowSharedKeyAccess: false };
+    expect(ids((s) => account(s, good))).toEqual([]);
+    expect(ids((s) => account(s, {})).sort()).toEqual(['IPA-ST2', 'IPA-ST3', 'IPA-ST5']);
+    expect(ids((s) => account(s, { ...good, supportsHttpsTrafficOnly: false, minimumTlsVersion: 'TLS1_0' }))).toEqual(['IPA-ST1', 'IPA-ST2']);
+    expect(findingsOf((s) => account(s, { ...good, allowSharedKeyAccess: true })).findings[0].message).toMatch(/holds application data.*properties\.allowSharedKeyAccess/);
+  });
+
   test('ST6 flags write permissions on a SAS', () => {
     expect(ids((s) => sas(s, storage(s, { sharedAccessKeyEnabled: true }), {
       permissions: { read: true, write: true, add: false, create: false, delete: false, list: false },
