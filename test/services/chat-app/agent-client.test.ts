@@ -80,7 +80,7 @@ describe('request to the Responses API', () => {
 describe('streaming', () => {
   it('relays text deltas in order and ends with the whole answer', async () => {
     const chunks = ['Your ', 'orders: ', 'ORD-001, ', 'ORD-002.'];
-    standIn.next((req, res) => sendEvents(res, streamEvents('resp_s1', [messageItem(chunks.join(''))], chunks), 5));
+    standIn.next((_req, res) => sendEvents(res, streamEvents('resp_s1', [messageItem(chunks.join(''))], chunks), 5));
     const seen: string[] = [];
     const answer = await client().run({ credential, input: 'orders?', stream: true }, (t) => {
       seen.push(t);

@@ -119,7 +119,7 @@ describe('public routes', () => {
 });
 
 describe('security headers', () => {
-  const requests: [string, () => Promise<Response>][] = [
+  const requests: [string, () => Response | Promise<Response>][] = [
     ['GET /', () => app.request('/')],
     ['GET /app.js', () => app.request('/app.js')],
     ['GET /api/config', () => app.request('/api/config')],
