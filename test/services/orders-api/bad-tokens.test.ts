@@ -1,8 +1,8 @@
 /** The bad-token matrix over REST and MCP: right status, right challenge, nothing changes. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logsContainToken, startService, type TestService } from './harness.js';
 import { badTokenCases, goodTokenCases, type BadTokenCase } from '../../support/bad-tokens.js';
 import { TestIssuer, USERS } from '../../support/issuer.js';
-import { logsContainToken, startService, type TestService } from './harness.js';
 
 let issuer: TestIssuer;
 let svc: TestService;
@@ -21,7 +21,9 @@ afterAll(async () => {
 });
 
 const MCP_CREATE = JSON.stringify({
-  jsonrpc: '2.0', id: 1, method: 'tools/call',
+  jsonrpc: '2.0',
+  id: 1,
+  method: 'tools/call',
   params: { name: 'create-order', arguments: { customer_name: 'Mallory', product: 'Crowbar', quantity: 1 } },
 });
 
@@ -64,7 +66,8 @@ describe('bad-token matrix', () => {
     const before = await snapshot();
     for (const c of cases) {
       const headers: Record<string, string> = {
-        'content-type': 'application/json', 'accept': 'application/json, text/event-stream',
+        'content-type': 'application/json',
+        'accept': 'application/json, text/event-stream',
         ...(c.authorization ? { authorization: c.authorization } : {}),
       };
       for (const method of ['POST', 'GET', 'DELETE']) {
@@ -81,7 +84,8 @@ describe('bad-token matrix', () => {
       expect(res.status, g.name).toBe(200);
     }
     const res = await svc.request('/mcp', {
-      method: 'POST', body: MCP_CREATE,
+      method: 'POST',
+      body: MCP_CREATE,
       headers: { 'authorization': good[0].authorization, 'content-type': 'application/json', 'accept': 'application/json, text/event-stream' },
     });
     expect(res.status).toBe(200);
@@ -99,7 +103,7 @@ describe('bad-token matrix', () => {
   });
 
   it('logs no token text from any case', () => {
-    const tokens = [...cases, ...good].map((c) => (c.authorization ?? c.query ?? '').replace(/^\S+\s+/, '').replace(/^access_token=/, ''));
+    const tokens = [...cases, ...good].map((c: { authorization?: string; query?: string }) => (c.authorization ?? c.query ?? '').replace(/^\S+\s+/, '').replace(/^access_token=/, ''));
     expect(logsContainToken(svc.logs, tokens.filter((t) => t.length > 40))).toBe(false);
   });
 });

@@ -85,11 +85,14 @@ describe('built bundle', () => {
 
   it('persists orders across a restart with STORE=table on Azurite, shutting down gracefully', async () => {
     const env = {
-      ...issuer.env(), STORE: 'table', AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString, ORDERS_TABLE_NAME: 'bundleorders',
+      ...issuer.env(),
+      STORE: 'table',
+      AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
+      ORDERS_TABLE_NAME: 'bundleorders',
       ORDERS_SEED_OWNER_OID: USERS.alice.oid,
     };
     const token = await issuer.mint();
-    const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const auth = { 'authorization': `Bearer ${token}`, 'content-type': 'application/json' };
     const first = await startBundle(env);
     const created = await (await fetch(`${first.url}/orders`, { method: 'POST', headers: auth, body: JSON.stringify({ customer_name: 'Persist', product: 'Disk', quantity: 3 }) })).json();
     expect((await fetch(`${first.url}/orders/ORD-002`, { method: 'DELETE', headers: auth })).status).toBe(204);

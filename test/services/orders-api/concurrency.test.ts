@@ -1,10 +1,10 @@
 /** Concurrency against the memory store and Azure Table Storage (Azurite): distinct ids, ETags, nothing lost. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TableOrderStore } from '../../../lib-services/orders-api/table-store.js';
+import { startService, type TestService } from './harness.js';
 import { MemoryOrderStore, type OrderStore } from '../../../lib-services/orders-api/store.js';
+import { TableOrderStore } from '../../../lib-services/orders-api/table-store.js';
 import { startAzuriteTables, type Azurite } from '../../support/azurite.js';
 import { TestIssuer, USERS } from '../../support/issuer.js';
-import { startService, type TestService } from './harness.js';
 
 let issuer: TestIssuer;
 let azurite: Azurite;

@@ -1,12 +1,12 @@
 /** Builds the Orders API for tests: real config parsing, injected store, captured logs, real HTTP on loopback. */
-import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
-import { createTokenVerifier } from '../../../lib-services/shared/auth/index.js';
-import { createLogger } from '../../../lib-services/shared/observability.js';
+import { serve, type ServerType } from '@hono/node-server';
 import { createApp } from '../../../lib-services/orders-api/app.js';
 import { ordersConfigFromEnv } from '../../../lib-services/orders-api/config.js';
 import { seedOrders } from '../../../lib-services/orders-api/service.js';
 import { MemoryOrderStore, type OrderStore } from '../../../lib-services/orders-api/store.js';
+import { createTokenVerifier } from '../../../lib-services/shared/auth/index.js';
+import { createLogger } from '../../../lib-services/shared/observability.js';
 import { USERS, type TestIssuer } from '../../support/issuer.js';
 
 export interface TestService {

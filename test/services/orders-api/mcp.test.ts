@@ -2,8 +2,8 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestIssuer, USERS, type TestUser } from '../../support/issuer.js';
 import { startService, type TestService } from './harness.js';
+import { TestIssuer, USERS, type TestUser } from '../../support/issuer.js';
 
 let issuer: TestIssuer;
 let svc: TestService;

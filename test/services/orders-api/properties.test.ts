@@ -1,8 +1,8 @@
 /** Property-based bad input (fast-check) over REST and MCP: never a 5xx, never a change on a rejected request. */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestIssuer } from '../../support/issuer.js';
 import { startService, type TestService } from './harness.js';
+import { TestIssuer } from '../../support/issuer.js';
 
 let issuer: TestIssuer;
 let svc: TestService;
@@ -79,7 +79,8 @@ describe('bad input never breaks the service', () => {
     const args = fc.oneof(badCreateBody, fc.record({ order_id: fc.oneof(anyId, badValue), quantity: badValue, status: notAStatus }, { requiredKeys: [] }), fc.anything());
     await fc.assert(fc.asyncProperty(toolName, args, async (name, a) => {
       const res = await svc.request('/mcp', {
-        method: 'POST', token,
+        method: 'POST',
+        token,
         headers: { accept: 'application/json, text/event-stream' },
         body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: a } }),
       });

@@ -1,7 +1,7 @@
 /** The REST contract over real HTTP on loopback, with tokens from a real JWKS endpoint. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestIssuer, USERS } from '../../support/issuer.js';
 import { logsContainToken, startService, type TestService } from './harness.js';
+import { TestIssuer, USERS } from '../../support/issuer.js';
 
 // The original's data.py, written out again here so the test does not trust the code under test.
 const ORIGINAL_SEED = [
@@ -199,8 +199,9 @@ describe('observability', () => {
   it('echoes X-Request-ID, continues traceparent, logs the path without query and writes an audit line per write', async () => {
     const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
     const res = await svc.request('/orders?secret=shh', {
-      method: 'POST', token: tokens.alice,
-      headers: { 'x-request-id': 'req-abc-123', traceparent: `00-${traceId}-00f067aa0ba902b7-01` },
+      method: 'POST',
+      token: tokens.alice,
+      headers: { 'x-request-id': 'req-abc-123', 'traceparent': `00-${traceId}-00f067aa0ba902b7-01` },
       body: JSON.stringify({ customer_name: 'Log', product: 'Test', quantity: 1 }),
     });
     expect(res.status).toBe(201);

@@ -1,0 +1,180 @@
+/**
+ * Orders API benchmarks, measured side by side in one run on loopback:
+ * - GET /orders with token validation vs the same app whose verifier accepts without checking
+ *   (same handler, same concurrency), for a repeated token and for a fresh token per request;
+ * - the RSA-2048 verify floor on this machine;
+ * - MCP tools/call latency (p50, p99);
+ * - cold start of the bundle to its first healthy response vs `node -e 0`;
+ * - bundle size.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { constants, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { serve, type ServerType } from '@hono/node-server';
+// @ts-expect-error autocannon ships no type declarations
+import autocannonUntyped from 'autocannon';
+import { median, percentile, round } from './stats.js';
+import { createApp } from '../lib-services/orders-api/app.js';
+import { ordersConfigFromEnv } from '../lib-services/orders-api/config.js';
+import { seedOrders } from '../lib-services/orders-api/service.js';
+import { MemoryOrderStore } from '../lib-services/orders-api/store.js';
+import { createTokenVerifier, type Principal, type TokenVerifier } from '../lib-services/shared/auth/index.js';
+import { createLogger } from '../lib-services/shared/observability.js';
+import { freePort } from '../test/support/azurite.js';
+import { TestIssuer, USERS } from '../test/support/issuer.js';
+
+interface LoadOptions {
+  url: string;
+  connections?: number;
+  duration?: number;
+  amount?: number;
+  headers?: Record<string, string>;
+  requests?: { setupRequest: (req: { headers: Record<string, string> }) => unknown }[];
+}
+interface LoadResult { requests: { average: number }; latency: { p99: number }; non2xx: number; errors: number }
+const autocannon = autocannonUntyped as (opts: LoadOptions) => Promise<LoadResult>;
+
+const root = join(import.meta.dirname, '..');
+const CONNECTIONS = 20;
+const DURATION_S = 4;
+
+async function listen(app: { fetch: (r: Request) => Response | Promise<Response> }): Promise<{ url: string; server: ServerType }> {
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+async function load(opts: LoadOptions): Promise<{ rps: number; p99: number; non2xx: number }> {
+  const r = await autocannon({ connections: CONNECTIONS, ...opts });
+  return { rps: r.requests.average, p99: r.latency.p99, non2xx: r.non2xx + r.errors };
+}
+
+/** One RSA-2048 PKCS#1 v1.5 SHA-256 verify, in microseconds (the floor of any fresh-token check). */
+function rsaVerifyFloorMicros(): number {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const data = Buffer.from('x'.repeat(800));
+  const sig = sign('sha256', data, { key: privateKey, padding: constants.RSA_PKCS1_PADDING });
+  for (let i = 0; i < 500; i++) verify('sha256', data, publicKey, sig);
+  const n = 5000;
+  const t = performance.now();
+  for (let i = 0; i < n; i++) verify('sha256', data, publicKey, sig);
+  return ((performance.now() - t) * 1000) / n;
+}
+
+async function coldStartMs(cmd: string[], env: Record<string, string>, healthUrl?: string): Promise<number> {
+  const started = performance.now();
+  const child = spawn(cmd[0], cmd.slice(1), { env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'ignore' });
+  if (!healthUrl) {
+    await new Promise((r) => child.once('exit', r));
+    return performance.now() - started;
+  }
+  for (;;) {
+    try {
+      if ((await fetch(healthUrl)).ok) break;
+    } catch {
+      // not yet
+    }
+    if (performance.now() - started > 15_000) throw new Error('bundle did not start');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+  const elapsed = performance.now() - started;
+  await new Promise((r) => {
+    child.once('exit', r);
+    child.kill('SIGTERM');
+  });
+  return elapsed;
+}
+
+export async function run(): Promise<Record<string, unknown>> {
+  const issuer = await TestIssuer.start();
+  const env = { ...issuer.env(), ORDERS_ADMIN_OIDS: '' };
+  const config = ordersConfigFromEnv(env);
+  const store = new MemoryOrderStore();
+  await seedOrders(store, USERS.alice.oid);
+  const logger = createLogger('orders-api', () => undefined);
+  const verifier = createTokenVerifier(config.auth);
+  const fixed: Principal = { oid: USERS.alice.oid, sub: 'x', clientId: issuer.clientId, scopes: [issuer.scope], expiresAt: 0, token: '' };
+  const noCheck: TokenVerifier = { verify: async () => fixed };
+  const withAuth = await listen(createApp({ config, store, verifier, logger }));
+  const withoutAuth = await listen(createApp({ config, store, verifier: noCheck, logger }));
+  const results: Record<string, unknown> = {};
+  try {
+    const repeated = `Bearer ${await issuer.mint()}`;
+    // Warm both (JIT, JWKS fetch).
+    await load({ url: `${withAuth.url}/orders`, headers: { authorization: repeated }, amount: 2000 });
+    await load({ url: `${withoutAuth.url}/orders`, headers: { authorization: repeated }, amount: 2000 });
+
+    const plain = await load({ url: `${withoutAuth.url}/orders`, headers: { authorization: repeated }, duration: DURATION_S });
+    const auth = await load({ url: `${withAuth.url}/orders`, headers: { authorization: repeated }, duration: DURATION_S });
+    results['GET /orders without auth, req/s'] = round(plain.rps, 0);
+    results['GET /orders repeated token, req/s'] = round(auth.rps, 0);
+    results['repeated-token ratio (target >= 0.8)'] = round(auth.rps / plain.rps, 3);
+    results['p99 without / with auth, ms'] = `${plain.p99} / ${auth.p99}`;
+
+    // Fresh token per request: pre-minted, each used once.
+    const FRESH = 3000;
+    const fresh = await Promise.all(Array.from({ length: FRESH }, () => issuer.mint()));
+    let next = 0;
+    const t0 = performance.now();
+    const fr = await autocannon({
+      url: `${withAuth.url}/orders`,
+      connections: CONNECTIONS,
+      amount: FRESH,
+      requests: [{ setupRequest: (req) => ({ ...req, headers: { ...req.headers, authorization: `Bearer ${fresh[next++ % FRESH]}` } }) }],
+    });
+    const freshSeconds = (performance.now() - t0) / 1000;
+    const freshRps = FRESH / freshSeconds;
+    results['GET /orders fresh token, req/s'] = round(freshRps, 0);
+    results['fresh-token ratio'] = round(freshRps / plain.rps, 3);
+    results['fresh-token cost per request, µs (vs plain)'] = round((1 / freshRps - 1 / plain.rps) * 1e6, 1);
+    results['RSA-2048 verify floor, µs'] = round(rsaVerifyFloorMicros(), 1);
+    results['non-2xx during load'] = plain.non2xx + auth.non2xx + fr.non2xx + fr.errors;
+
+    // MCP tools/call latency, one call at a time.
+    const mcpHeaders = { 'authorization': repeated, 'content-type': 'application/json', 'accept': 'application/json, text/event-stream' };
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'get-order', arguments: { order_id: 'ORD-001' } } });
+    const lat: number[] = [];
+    for (let i = 0; i < 600; i++) {
+      const t = performance.now();
+      const res = await fetch(`${withAuth.url}/mcp`, { method: 'POST', headers: mcpHeaders, body });
+      await res.text();
+      if (i >= 100) lat.push(performance.now() - t);
+    }
+    results['MCP tools/call p50, ms'] = round(percentile(lat, 50), 3);
+    results['MCP tools/call p99, ms'] = round(percentile(lat, 99), 3);
+  } finally {
+    withAuth.server.close();
+    withoutAuth.server.close();
+  }
+
+  // Cold start of the built bundle vs a bare node.
+  execFileSync(process.execPath, [join(root, 'lib-services', 'build.mjs'), 'orders-api'], { stdio: 'ignore' });
+  const bundle = join(root, 'lib-services', 'dist', 'orders-api', 'server.mjs');
+  const bundleRuns: number[] = [];
+  const nodeRuns: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    nodeRuns.push(await coldStartMs([process.execPath, '-e', '0'], {}));
+    const port = await freePort();
+    bundleRuns.push(await coldStartMs([process.execPath, bundle], { ...env, PORT: String(port) }, `http://127.0.0.1:${port}/health`));
+  }
+  results['node -e 0, median ms'] = round(median(nodeRuns), 1);
+  results['bundle to first /health, median ms'] = round(median(bundleRuns), 1);
+  results['cold start ratio (target <= 2)'] = round(median(bundleRuns) / median(nodeRuns), 2);
+
+  const dist = join(root, 'lib-services', 'dist', 'orders-api');
+  const serverBytes = statSync(bundle).size;
+  const allBytes = readdirSync(dist, { recursive: true }).map((f) => statSync(join(dist, String(f)))).filter((s) => s.isFile()).reduce((a, s) => a + s.size, 0);
+  results['server.mjs bytes (gzip)'] = `${serverBytes} (${gzipSync(readFileSync(bundle)).length})`;
+  results['dist/orders-api total bytes (incl. lazy chunks)'] = allBytes;
+  await issuer.stop();
+  return results;
+}
+
+if (process.argv[1] && import.meta.filename === process.argv[1]) {
+  console.table(await run());
+  process.exit(0);
+}
