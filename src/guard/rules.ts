@@ -40,6 +40,9 @@ function perElement(
   };
 }
 
+/** The subjects that are managed resources: existing resources read through data sources are someone else's. */
+const resourcesOf = (ctx: CheckContext) => ctx.subjects.filter((e) => e.kind === 'resource');
+
 const isTrue = (v: unknown) => v === true || v === 'true';
 const isFalse = (v: unknown) => v === false || v === 'false';
 
@@ -215,7 +218,7 @@ function perStorageAccount(id: string, title: string, test: (v: StorageView, e: 
     id,
     severity: ERROR,
     title,
-    check: (ctx) => ctx.subjects.flatMap((element) => {
+    check: (ctx) => resourcesOf(ctx).flatMap((element) => {
       const view = storageView(element);
       const message = view && test(view, element, ctx);
       return message ? [{ element, message }] : [];
@@ -301,7 +304,7 @@ const AI1: Rule = {
   id: 'IPA-AI1',
   severity: ERROR,
   title: 'Cognitive Services accounts have local (key) auth off',
-  check: (ctx) => ctx.subjects.flatMap((e) => {
+  check: (ctx) => resourcesOf(ctx).flatMap((e) => {
     if (e.type === 'azurerm_cognitive_account' && !isFalse(e.attrs.local_auth_enabled)) {
       return [{ element: e, message: 'key authentication is on (localAuthEnabled is not false; azurerm defaults it to true); set it to false so every call carries an Entra token.' }];
     }
@@ -393,7 +396,7 @@ const APIM3: Rule = {
       && (referencesIn(p.attrs.api_management_id).map((r) => r.address).includes(apimKey(api, 'api_management_name'))
         || ctx.all.some((i) => i.type === 'azurerm_api_management' && refersTo(p.attrs.api_management_id, i.address)
           && i.attrs.name === api.attrs.api_management_name)));
-    return ctx.subjects.filter((e) => e.type === 'azurerm_api_management_api').flatMap((api) => {
+    return resourcesOf(ctx).filter((e) => e.type === 'azurerm_api_management_api').flatMap((api) => {
       const apiPolicies = policies.filter((p) => p.type === 'azurerm_api_management_api_policy' && sameApi(p, api));
       const policyText = apiPolicies.flatMap((p) => stringsIn(p.attrs.xml_content)).join('\n');
       const direct = pointsAtContainerApp(api.attrs.service_url);
@@ -450,7 +453,7 @@ const MON1: Rule = {
   check: (ctx) => {
     const settings = ctx.all.filter((e) => e.type === 'azurerm_monitor_diagnostic_setting'
       && e.attrs.log_analytics_workspace_id && blocks(e.attrs.enabled_log).length > 0);
-    return ctx.subjects
+    return resourcesOf(ctx)
       .filter((e) => e.type === 'azurerm_api_management' || e.type === 'azurerm_cognitive_account' || azapiOfType(e, 'Microsoft.CognitiveServices/accounts'))
       .filter((e) => !settings.some((s) => refersTo(s.attrs.target_resource_id, e.address, 'id')))
       .map((element) => ({
@@ -485,7 +488,7 @@ const IAM1: Rule = {
   id: 'IPA-IAM1',
   severity: ERROR,
   title: 'Role assignments are least-privilege (no Owner, Contributor or access administration)',
-  check: (ctx) => ctx.subjects.flatMap((e) => {
+  check: (ctx) => resourcesOf(ctx).flatMap((e) => {
     const role = e.type === 'azurerm_role_assignment' ? privilegedRole(e.attrs.role_definition_name) ?? privilegedRole(e.attrs.role_definition_id)
       : azapiOfType(e, 'Microsoft.Authorization/roleAssignments') ? privilegedRole(e.attrs.body?.properties?.roleDefinitionId) : undefined;
     return role ? [{ element: e, message: `assigns ${role}; assign the narrow built-in role the principal needs instead.` }] : [];

@@ -13,6 +13,9 @@ import { CognitiveAccount, CognitiveAccountConfig } from '@cdktf/provider-azurer
 import { ContainerApp, ContainerAppConfig } from '@cdktf/provider-azurerm/lib/container-app';
 import { ContainerAppEnvironment } from '@cdktf/provider-azurerm/lib/container-app-environment';
 import { ContainerRegistry, ContainerRegistryConfig } from '@cdktf/provider-azurerm/lib/container-registry';
+import { DataAzurermApiManagement } from '@cdktf/provider-azurerm/lib/data-azurerm-api-management';
+import { DataAzurermCognitiveAccount } from '@cdktf/provider-azurerm/lib/data-azurerm-cognitive-account';
+import { DataAzurermStorageAccount } from '@cdktf/provider-azurerm/lib/data-azurerm-storage-account';
 import { DataAzurermStorageAccountBlobContainerSas, DataAzurermStorageAccountBlobContainerSasConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-storage-account-blob-container-sas';
 import { DataAzurermSubscription } from '@cdktf/provider-azurerm/lib/data-azurerm-subscription';
 import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
@@ -380,6 +383,14 @@ describe('rule details', () => {
     expect(ids((s) => account(s, {})).sort()).toEqual(['IPA-ST2', 'IPA-ST3', 'IPA-ST5']);
     expect(ids((s) => account(s, { ...good, supportsHttpsTrafficOnly: false, minimumTlsVersion: 'TLS1_0' }))).toEqual(['IPA-ST1', 'IPA-ST2']);
     expect(findingsOf((s) => account(s, { ...good, allowSharedKeyAccess: true })).findings[0].message).toMatch(/holds application data.*properties\.allowSharedKeyAccess/);
+  });
+
+  test('existing resources read through data sources are not judged', () => {
+    expect(ids((s) => {
+      new DataAzurermStorageAccount(s, 'ExistingStorage', { name: 'stshared', resourceGroupName: 'shared' });
+      new DataAzurermApiManagement(s, 'ExistingApim', { name: 'apim-shared', resourceGroupName: 'shared' });
+      new DataAzurermCognitiveAccount(s, 'ExistingFoundry', { name: 'aif-shared', resourceGroupName: 'shared' });
+    })).toEqual([]);
   });
 
   test('ST6 flags write permissions on a SAS', () => {
