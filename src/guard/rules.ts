@@ -439,6 +439,17 @@ const APIM6 = perElement('IPA-APIM6', WARNING, 'APIM has a managed identity', ['
     ? 'the instance has no managed identity, so backends need keys; add identity { type: "SystemAssigned" }.'
     : undefined);
 
+/**
+ * A named value not marked secret is shown in clear text in the portal and to every reader of the
+ * instance; one that carries a credential is kept secret, ideally as a Key Vault reference.
+ */
+const APIM7 = perElement('IPA-APIM7', ERROR, 'APIM named values that carry credentials are secret', ['azurerm_api_management_named_value'],
+  (e) => {
+    if (isTrue(e.attrs.secret) || e.attrs.value === undefined) return undefined;
+    const found = credentialIn(e.attrs.value, false) ?? (CREDENTIAL_NAME.test(String(e.attrs.name ?? '').replace(/-/g, '_')) ? `a value named ${e.attrs.name}` : undefined);
+    return found ? `the named value holds ${found} in clear text; set secret to true, or use valueFromKeyVault.` : undefined;
+  });
+
 // ---------------------------------------------------------------------------------------------
 // Monitoring
 
@@ -548,5 +559,5 @@ const OUT1 = perElement('IPA-OUT1', ERROR, 'No secrets in non-sensitive outputs'
 /** Every rule, in documentation order. */
 export const RULES: readonly Rule[] = [
   ACR1, ACR2, CA1, CA2, CA3, CA4, CORS1, ST1, ST2, ST3, ST4, ST5, ST6, AI1, AI2,
-  APIM1, APIM2, APIM3, APIM4, APIM5, APIM6, MON1, IAM1, IAM2, ENTRA1, ENTRA2, ENTRA3, OUT1,
+  APIM1, APIM2, APIM3, APIM4, APIM5, APIM6, APIM7, MON1, IAM1, IAM2, ENTRA1, ENTRA2, ENTRA3, OUT1,
 ];

@@ -7,6 +7,7 @@ import { ApiManagementApiDiagnostic } from '@cdktf/provider-azurerm/lib/api-mana
 import { ApiManagementApiPolicy } from '@cdktf/provider-azurerm/lib/api-management-api-policy';
 import { ApiManagementBackend } from '@cdktf/provider-azurerm/lib/api-management-backend';
 import { ApiManagementDiagnostic, ApiManagementDiagnosticConfig } from '@cdktf/provider-azurerm/lib/api-management-diagnostic';
+import { ApiManagementNamedValue } from '@cdktf/provider-azurerm/lib/api-management-named-value';
 import { ApiManagementPolicy } from '@cdktf/provider-azurerm/lib/api-management-policy';
 import { ApplicationInsights } from '@cdktf/provider-azurerm/lib/application-insights';
 import { CognitiveAccount, CognitiveAccountConfig } from '@cdktf/provider-azurerm/lib/cognitive-account';
@@ -285,6 +286,13 @@ const cases: Case[] = [
     passes: (s) => apim(s, { security: { frontendTls10Enabled: false, backendTls11Enabled: false } }),
   },
   { rule: 'IPA-APIM6', fires: (s) => apim(s, { identity: undefined }), passes: (s) => apim(s) },
+  {
+    rule: 'IPA-APIM7',
+    fires: (s) => new ApiManagementNamedValue(s, 'Key', { name: 'OpenAiKey', displayName: 'OpenAiKey', apiManagementName: apim(s).name, resourceGroupName: RG, value: cognitive(s).primaryAccessKey }),
+    passes: (s) => new ApiManagementNamedValue(s, 'Key', {
+      name: 'OpenAiKey', displayName: 'OpenAiKey', apiManagementName: apim(s).name, resourceGroupName: RG, value: cognitive(s).primaryAccessKey, secret: true,
+    }),
+  },
   { rule: 'IPA-MON1', fires: (s) => cognitive(s, {}, false), passes: (s) => cognitive(s) },
   {
     rule: 'IPA-IAM1',
@@ -454,6 +462,14 @@ describe('rule details', () => {
         backendRequest: { headersToLog: ['cookie'] },
       });
     })).toEqual(['IPA-APIM1']);
+  });
+
+  test('APIM7 leaves ordinary named values alone and catches credential names', () => {
+    const nv = (name: string, value: string) => (s: TerraformStack) =>
+      new ApiManagementNamedValue(s, 'Value', { name, displayName: name, apiManagementName: apim(s).name, resourceGroupName: RG, value });
+    expect(ids(nv('McpTenantId', '11111111-1111-1111-1111-111111111111'))).toEqual([]);
+    expect(ids(nv('APIMGatewayURL', 'https://apim-test.azure-api.net'))).toEqual([]);
+    expect(ids(nv('backend-api-key', 'abc'))).toEqual(['IPA-APIM7']);
   });
 
   test('IAM1 recognises privileged roles by definition id too', () => {
