@@ -1,0 +1,380 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ApiManagement } from '@cdktf/provider-azurerm/lib/api-management';
+import { ApiManagementApi } from '@cdktf/provider-azurerm/lib/api-management-api';
+import { ApiManagementApiDiagnostic } from '@cdktf/provider-azurerm/lib/api-management-api-diagnostic';
+import { ApiManagementApiOperation } from '@cdktf/provider-azurerm/lib/api-management-api-operation';
+import { ApiManagementApiOperationPolicy } from '@cdktf/provider-azurerm/lib/api-management-api-operation-policy';
+import { ApiManagementApiPolicy } from '@cdktf/provider-azurerm/lib/api-management-api-policy';
+import { ApiManagementDiagnostic } from '@cdktf/provider-azurerm/lib/api-management-diagnostic';
+import { ApiManagementLogger } from '@cdktf/provider-azurerm/lib/api-management-logger';
+import { ApiManagementNamedValue } from '@cdktf/provider-azurerm/lib/api-management-named-value';
+import { DataAzurermApiManagement } from '@cdktf/provider-azurerm/lib/data-azurerm-api-management';
+import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
+import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { Construct } from 'constructs';
+import { aiGatewayPolicy, entraIssuers, namedValue, protectedApiPolicy, protectedResourceMetadataPolicy } from './policies';
+import { ROLE, roleDefinitionId } from '../foundry/roles';
+import { hyphenatedName } from '../internal/naming';
+import { ITerraformDependable } from '../internal/tf';
+import { rejectTogether, requireRange } from '../internal/validation';
+import { Placement } from '../placement';
+
+const V2_SKU = /^(BasicV2|StandardV2|PremiumV2)_([1-9]|[1-2][0-9]|30)$/;
+
+/** Headers the diagnostics may log. Never Authorization, Cookie or Set-Cookie: they carry credentials. */
+const REQUEST_HEADERS = ['Content-Type', 'Accept', 'User-Agent', 'X-Forwarded-For', 'X-Request-ID', 'traceparent', 'Mcp-Session-Id', 'Mcp-Protocol-Version'];
+const RESPONSE_HEADERS = ['Content-Type', 'WWW-Authenticate', 'X-Request-ID', 'Retry-After'];
+
+/** Where the services' build writes the Orders API's OpenAPI document (shipped in the npm package). */
+const DEFAULT_OPENAPI_PATH = join(__dirname, '..', '..', 'lib-services', 'dist', 'orders-api', 'openapi.json');
+
+/** API Management options of the stack: create one, bring an existing one, or none. */
+export interface GatewayOptions {
+  /**
+   * Put API Management in front of the Orders API. When false, the agent calls the Orders
+   * API's `/mcp` directly (the Orders API validates every token itself).
+   * @default true
+   */
+  readonly enabled?: boolean;
+  /**
+   * Name of a new API Management service (global: it is the gateway host name).
+   * @default `apim-<baseName>-<uniqueSuffix>`
+   */
+  readonly name?: string;
+  /**
+   * SKU of a new service, a v2 tier with its capacity: `BasicV2_1`, `StandardV2_1`...
+   * @default 'BasicV2_1'
+   */
+  readonly skuName?: string;
+  /**
+   * Publisher name of a new service.
+   * @default 'Identity Propagating Agent'
+   */
+  readonly publisherName?: string;
+  /**
+   * Publisher e-mail of a new service (receives service notifications).
+   * @default 'apim-publisher@example.com'
+   */
+  readonly publisherEmail?: string;
+  /**
+   * Add the APIs to this existing API Management service instead of creating one. Its
+   * system-assigned identity calls Azure OpenAI for `/openai`.
+   * @default - a new service is created
+   */
+  readonly existingName?: string;
+  /**
+   * Resource group of the existing service.
+   * @default - the stack's resource group
+   */
+  readonly existingResourceGroupName?: string;
+  /**
+   * Tokens per minute each caller may spend through `/openai` (keyed on the token's `oid`, else the IP).
+   * @default 10000
+   */
+  readonly tokensPerMinute?: number;
+  /**
+   * Audiences accepted from callers of the `/openai` AI gateway.
+   * @default ['https://cognitiveservices.azure.com', 'https://ai.azure.com']
+   */
+  readonly aiGatewayAudiences?: string[];
+  /**
+   * The Orders API's OpenAPI document that `/orders-api` imports (JSON, written by the services' build).
+   * @default - `lib-services/dist/orders-api/openapi.json` of this package
+   */
+  readonly ordersApiOpenApiPath?: string;
+}
+
+/** Props of {@link Gateway}. */
+export interface GatewayProps extends GatewayOptions {
+  /** Where the resources go. */
+  readonly placement: Placement;
+  /** Entra tenant whose tokens are accepted. */
+  readonly tenantId: string;
+  /** Base URL of the Orders API, `https://<fqdn>` (its `/mcp` and REST routes sit below it). */
+  readonly ordersApiUrl: string;
+  /**
+   * Accepted token audiences at `/orders-mcp` and `/orders-api`.
+   * @default ['https://ai.azure.com']
+   */
+  readonly audiences?: string[];
+  /**
+   * Client ids accepted in `azp` / `appid`.
+   * @default - any client (app-only tokens are still rejected)
+   */
+  readonly allowedClientIds?: string[];
+  /**
+   * Scopes of which the token's `scp` must hold at least one (403 otherwise).
+   * @default - none
+   */
+  readonly requiredScopes?: string[];
+  /** Resource id of Application Insights (logger target). */
+  readonly applicationInsightsId: string;
+  /** Application Insights connection string. */
+  readonly applicationInsightsConnectionString: string;
+  /**
+   * Log Analytics workspace for the service's diagnostic setting (new services only).
+   * @default - no diagnostic setting
+   */
+  readonly logAnalyticsWorkspaceId?: string;
+  /**
+   * Azure OpenAI endpoint behind `/openai`, `https://<subdomain>.openai.azure.com/openai`.
+   * @default - no `/openai` AI gateway
+   */
+  readonly openAiEndpoint?: string;
+  /**
+   * Cognitive Services account the gateway's identity may call ("Cognitive Services User").
+   * @default - no role assignment
+   */
+  readonly cognitiveAccountId?: string;
+}
+
+/**
+ * API Management in front of the Orders API: `/orders-mcp` (MCP, streamed unbuffered) and
+ * `/orders-api` (REST, imported from the Orders API's OpenAPI document), both behind
+ * `validate-jwt`; RFC 9728 metadata served anonymously; the `/openai` AI gateway; named
+ * values, an Application Insights logger and diagnostics that never log credentials.
+ */
+export class Gateway extends Construct {
+  /** Name a new service gets by default. */
+  public static defaultName(placement: Placement): string {
+    return hyphenatedName('apim', placement.baseName, placement.uniqueSuffix);
+  }
+
+  /** Gateway URL of a service, from its name (known before the service exists). */
+  public static gatewayUrlOf(name: string): string {
+    return `https://${name}.azure-api.net`;
+  }
+
+  /** The MCP endpoint behind a gateway URL. */
+  public static mcpUrlOf(gatewayUrl: string): string {
+    return `${gatewayUrl}/orders-mcp/mcp`;
+  }
+
+  /** Name of the API Management service. */
+  public readonly apiManagementName: string;
+  /** Resource id of the API Management service. */
+  public readonly apiManagementId: string;
+  /** Gateway URL, `https://<name>.azure-api.net`. */
+  public readonly gatewayUrl: string;
+  /** The MCP endpoint, `<gateway>/orders-mcp/mcp`. */
+  public readonly mcpUrl: string;
+  /** Base URL of the Orders API as clients see it through the gateway (`<gateway>/orders-mcp`), its PUBLIC_BASE_URL. */
+  public readonly ordersMcpBaseUrl: string;
+  /** The REST API through the gateway, `<gateway>/orders-api`. */
+  public readonly ordersRestUrl: string;
+  /** RFC 9728 metadata URL of the MCP endpoint (path-inserted form). */
+  public readonly mcpMetadataUrl: string;
+
+  constructor(scope: Construct, id: string, props: GatewayProps) {
+    super(scope, id);
+    const owner = 'Gateway';
+    if (props.enabled === false) {
+      throw new Error('Gateway: enabled is false: leave the Gateway out instead of creating it.');
+    }
+    const newServiceSettings = { name: props.name, skuName: props.skuName, publisherName: props.publisherName, publisherEmail: props.publisherEmail };
+    for (const [key, value] of Object.entries(newServiceSettings)) {
+      rejectTogether(owner, { existingName: props.existingName, [key]: value }, 'settings of a new service do not apply to an existing one.');
+    }
+    if (props.existingResourceGroupName !== undefined && props.existingName === undefined) {
+      throw new Error('Gateway: existingResourceGroupName needs existingName.');
+    }
+    if (props.skuName !== undefined && !V2_SKU.test(props.skuName)) {
+      throw new Error(`Gateway: skuName "${props.skuName}" is not a v2 SKU: use BasicV2_<n>, StandardV2_<n> or PremiumV2_<n>.`);
+    }
+    requireRange(owner, 'tokensPerMinute', props.tokensPerMinute, 1, 100_000_000);
+    const openApi = readOpenApiDocument(props.ordersApiOpenApiPath ?? DEFAULT_OPENAPI_PATH);
+    const { placement } = props;
+
+    // The service: new or existing.
+    let resourceGroupName: string;
+    let principalId: string;
+    if (props.existingName !== undefined) {
+      resourceGroupName = props.existingResourceGroupName ?? placement.resourceGroupName;
+      const existing = new DataAzurermApiManagement(this, 'Existing', { name: props.existingName, resourceGroupName });
+      this.apiManagementName = props.existingName;
+      this.apiManagementId = existing.id;
+      principalId = existing.identity.get(0).principalId;
+    } else {
+      resourceGroupName = placement.resourceGroupName;
+      this.apiManagementName = props.name ?? Gateway.defaultName(placement);
+      const service = new ApiManagement(this, 'Service', {
+        name: this.apiManagementName,
+        location: placement.location,
+        resourceGroupName,
+        skuName: props.skuName ?? 'BasicV2_1',
+        publisherName: props.publisherName ?? 'Identity Propagating Agent',
+        publisherEmail: props.publisherEmail ?? 'apim-publisher@example.com',
+        identity: { type: 'SystemAssigned' },
+        tags: placement.tags,
+      });
+      this.apiManagementId = service.id;
+      principalId = service.identity.principalId;
+      if (props.logAnalyticsWorkspaceId !== undefined) {
+        new MonitorDiagnosticSetting(this, 'ServiceDiagnostics', {
+          name: 'to-log-analytics',
+          targetResourceId: service.id,
+          logAnalyticsWorkspaceId: props.logAnalyticsWorkspaceId,
+          // Resource-specific tables (ApiManagementGatewayLogs), not AzureDiagnostics.
+          logAnalyticsDestinationType: 'Dedicated',
+          enabledLog: [{ category: 'GatewayLogs' }],
+          enabledMetric: [{ category: 'AllMetrics' }],
+        });
+      }
+    }
+    // The default host name works for new and existing services, and is known before either exists.
+    this.gatewayUrl = Gateway.gatewayUrlOf(this.apiManagementName);
+    this.mcpUrl = Gateway.mcpUrlOf(this.gatewayUrl);
+    this.ordersMcpBaseUrl = `${this.gatewayUrl}/orders-mcp`;
+    this.ordersRestUrl = `${this.gatewayUrl}/orders-api`;
+    this.mcpMetadataUrl = `${this.gatewayUrl}/.well-known/oauth-protected-resource/orders-mcp/mcp`;
+    const restMetadataUrl = `${this.gatewayUrl}/.well-known/oauth-protected-resource/orders-api`;
+    const apim = { apiManagementName: this.apiManagementName, resourceGroupName };
+
+    // Named values the policies reference as {{name}}.
+    const values: Array<[string, string, string]> = [
+      ['TenantId', 'orders-tenant-id', props.tenantId],
+      ['McpResource', 'orders-mcp-resource', this.mcpUrl],
+      ['McpMetadataUrl', 'orders-mcp-metadata-url', this.mcpMetadataUrl],
+      ['RestResource', 'orders-api-resource', this.ordersRestUrl],
+      ['RestMetadataUrl', 'orders-api-metadata-url', restMetadataUrl],
+    ];
+    const namedValues: ITerraformDependable[] = values.map(([logicalId, name, value]) =>
+      new ApiManagementNamedValue(this, `NamedValue${logicalId}`, { ...apim, name, displayName: name, value, secret: false }));
+    const afterNamedValues = { dependsOn: namedValues };
+
+    const audiences = props.audiences ?? ['https://ai.azure.com'];
+    const requiredScopes = props.requiredScopes ?? [];
+    const bearer = {
+      tenantId: namedValue('orders-tenant-id'),
+      audiences,
+      allowedClientIds: props.allowedClientIds ?? [],
+      requiredScopes,
+    };
+    type ApiExtras = Partial<ConstructorParameters<typeof ApiManagementApi>[2]>;
+    const api = (logicalId: string, name: string, displayName: string, path: string, extra: ApiExtras = {}) =>
+      new ApiManagementApi(this, logicalId, { ...apim, name, displayName, path, revision: '1', protocols: ['https'], subscriptionRequired: false, ...extra });
+    const operation = (logicalId: string, apiName: ApiManagementApi, operationId: string, method: string, urlTemplate: string) =>
+      new ApiManagementApiOperation(this, logicalId, { ...apim, apiName: apiName.name, operationId, displayName: `${method} ${urlTemplate}`, method, urlTemplate });
+
+    // /orders-mcp: MCP Streamable HTTP, passed through unbuffered.
+    const mcpApi = api('OrdersMcpApi', 'orders-mcp', 'Orders MCP server', 'orders-mcp', { serviceUrl: props.ordersApiUrl, description: 'The Orders API MCP endpoint; every call carries the user\'s token.' });
+    for (const method of ['POST', 'GET', 'DELETE']) operation(`OrdersMcp${method}`, mcpApi, `mcp-${method.toLowerCase()}`, method, '/mcp');
+    new ApiManagementApiPolicy(this, 'OrdersMcpPolicy', {
+      ...apim,
+      apiName: mcpApi.name,
+      xmlContent: protectedApiPolicy({ ...bearer, resourceMetadataUrl: namedValue('orders-mcp-metadata-url'), streaming: true }),
+      ...afterNamedValues,
+    });
+
+    // /orders-api: REST, imported from the document generated from the Orders API's schemas.
+    const restApi = api('OrdersRestApi', 'orders-api', 'Orders API', 'orders-api', {
+      serviceUrl: props.ordersApiUrl,
+      import: { contentFormat: 'openapi+json', contentValue: openApi },
+    });
+    new ApiManagementApiPolicy(this, 'OrdersRestPolicy', {
+      ...apim,
+      apiName: restApi.name,
+      xmlContent: protectedApiPolicy({ ...bearer, resourceMetadataUrl: namedValue('orders-api-metadata-url'), streaming: false }),
+      ...afterNamedValues,
+    });
+
+    // RFC 9728 metadata, anonymous, answered by the gateway itself.
+    const authorizationServers = entraIssuers(namedValue('orders-tenant-id'));
+    const scopesSupported = requiredScopes.length > 0 ? requiredScopes.map((s) => `${audiences[0]}/${s}`) : [`${audiences[0]}/.default`];
+    const mcpMetadata = protectedResourceMetadataPolicy({ resource: namedValue('orders-mcp-resource'), authorizationServers, scopesSupported });
+    const restMetadata = protectedResourceMetadataPolicy({ resource: namedValue('orders-api-resource'), authorizationServers, scopesSupported });
+    // The RFC's form: the well-known segment inserted between host and path.
+    const wellKnown = api('WellKnownApi', 'oauth-protected-resource', 'Protected resource metadata (RFC 9728)', '.well-known/oauth-protected-resource');
+    const metadataOps: Array<[string, string, string, string]> = [
+      ['WellKnownOrdersMcp', 'orders-mcp-mcp', '/orders-mcp/mcp', mcpMetadata],
+      ['WellKnownOrdersApi', 'orders-api', '/orders-api', restMetadata],
+    ];
+    for (const [logicalId, operationId, urlTemplate, xml] of metadataOps) {
+      const op = operation(logicalId, wellKnown, operationId, 'GET', urlTemplate);
+      new ApiManagementApiOperationPolicy(this, `${logicalId}Policy`, {
+        ...apim, apiName: wellKnown.name, operationId: op.operationId, xmlContent: xml, ...afterNamedValues,
+      });
+    }
+    // The original's path-appended form, which existing clients follow from its challenge.
+    const appended = api('OrdersMcpWellKnownApi', 'orders-mcp-well-known', 'Orders MCP protected resource metadata', 'orders-mcp/.well-known');
+    const appendedOp = operation('OrdersMcpWellKnownGet', appended, 'oauth-protected-resource', 'GET', '/oauth-protected-resource');
+    new ApiManagementApiOperationPolicy(this, 'OrdersMcpWellKnownPolicy', {
+      ...apim, apiName: appended.name, operationId: appendedOp.operationId, xmlContent: mcpMetadata, ...afterNamedValues,
+    });
+
+    const gatewayApis = [mcpApi, restApi, wellKnown, appended];
+
+    // /openai: the AI gateway to the account's models with the gateway's managed identity.
+    if (props.openAiEndpoint !== undefined) {
+      const openAiApi = api('AiGatewayApi', 'azure-openai', 'Azure OpenAI (AI gateway)', 'openai', { serviceUrl: props.openAiEndpoint });
+      for (const method of ['POST', 'GET']) operation(`AiGateway${method}`, openAiApi, `all-${method.toLowerCase()}`, method, '/*');
+      new ApiManagementApiPolicy(this, 'AiGatewayPolicy', {
+        ...apim,
+        apiName: openAiApi.name,
+        xmlContent: aiGatewayPolicy({
+          caller: { tenantId: namedValue('orders-tenant-id'), audiences: props.aiGatewayAudiences ?? ['https://cognitiveservices.azure.com', 'https://ai.azure.com'], allowedClientIds: [], requiredScopes: [] },
+          tokensPerMinute: props.tokensPerMinute ?? 10000,
+          metricNamespace: 'ai-gateway',
+        }),
+        ...afterNamedValues,
+      });
+      gatewayApis.push(openAiApi);
+    }
+    if (props.cognitiveAccountId !== undefined) {
+      new RoleAssignment(this, 'CognitiveServicesUser', {
+        scope: props.cognitiveAccountId,
+        roleDefinitionId: roleDefinitionId(placement.resourceGroupId, ROLE.cognitiveServicesUser),
+        principalId,
+        principalType: 'ServicePrincipal',
+        description: 'API Management calls Azure OpenAI for the /openai AI gateway.',
+      });
+    }
+
+    // Application Insights logger and diagnostics: no credentials, no response bodies (MCP streaming).
+    const logger = new ApiManagementLogger(this, 'Logger', {
+      ...apim,
+      name: 'appinsights-logger',
+      resourceId: props.applicationInsightsId,
+      applicationInsights: { connectionString: props.applicationInsightsConnectionString },
+    });
+    const diagnostic = {
+      ...apim,
+      identifier: 'applicationinsights',
+      apiManagementLoggerId: logger.id,
+      samplingPercentage: 100,
+      alwaysLogErrors: true,
+      logClientIp: true,
+      verbosity: 'information',
+      httpCorrelationProtocol: 'W3C',
+      frontendRequest: { bodyBytes: 0, headersToLog: REQUEST_HEADERS },
+      frontendResponse: { bodyBytes: 0, headersToLog: RESPONSE_HEADERS },
+      backendRequest: { bodyBytes: 0, headersToLog: REQUEST_HEADERS },
+      backendResponse: { bodyBytes: 0, headersToLog: RESPONSE_HEADERS },
+    };
+    if (props.existingName === undefined) {
+      // All-APIs scope on a service of our own.
+      new ApiManagementDiagnostic(this, 'Diagnostic', diagnostic);
+    } else {
+      // Someone else's service: diagnose only our APIs.
+      for (const a of gatewayApis) new ApiManagementApiDiagnostic(this, `${a.node.id}Diagnostic`, { ...diagnostic, apiName: a.name });
+    }
+  }
+}
+
+function readOpenApiDocument(path: string): string {
+  if (!existsSync(path)) {
+    throw new Error(`Gateway: the Orders API OpenAPI document ${path} does not exist: run \`npm run build:services\` (it writes lib-services/dist/orders-api/openapi.json), or set ordersApiOpenApiPath.`);
+  }
+  const text = readFileSync(path, 'utf8');
+  let document: any;
+  try {
+    document = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`Gateway: ${path} is not JSON: ${(e as Error).message}`);
+  }
+  if (typeof document?.openapi !== 'string' || typeof document?.paths !== 'object') {
+    throw new Error(`Gateway: ${path} is not an OpenAPI document (no "openapi" version or "paths").`);
+  }
+  return text;
+}

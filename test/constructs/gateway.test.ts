@@ -1,0 +1,293 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TerraformStack, Testing } from 'cdktf';
+import { describe, expect, test } from 'vitest';
+import { onlyResource, resourcesOf, synthJson, withoutMetadata } from './synth';
+import { descendants, findAll, parseXml } from './xml';
+import { Gateway, GatewayProps } from '../../src/gateway';
+import { namedValueReferences } from '../../src/gateway/policies';
+import { Placement } from '../../src/placement';
+
+const placement: Placement = {
+  resourceGroupName: 'rg-orders',
+  resourceGroupId: '/subscriptions/sub-1/resourceGroups/rg-orders',
+  location: 'swedencentral',
+  baseName: 'orders',
+  uniqueSuffix: 'abc123',
+};
+const TENANT = '11111111-2222-3333-4444-555555555555';
+const GATEWAY = 'https://apim-orders-abc123.azure-api.net';
+const SPA = 'aaaaaaaa-0000-0000-0000-000000000001';
+
+// A stand-in OpenAPI document: the unit under test is the import, not the document (the real one is checked below).
+const dir = mkdtempSync(join(tmpdir(), 'gateway-test-'));
+const OPENAPI_PATH = join(dir, 'openapi.json');
+const OPENAPI = JSON.stringify({ openapi: '3.1.0', info: { title: 'Orders API', version: '1' }, paths: { '/orders': { get: { operationId: 'list-orders', responses: { 200: { description: 'ok' } } } } } });
+writeFileSync(OPENAPI_PATH, OPENAPI);
+
+const base: GatewayProps = {
+  placement,
+  tenantId: TENANT,
+  ordersApiUrl: 'https://ca-orders.example.azurecontainerapps.io',
+  audiences: ['https://ai.azure.com'],
+  allowedClientIds: [SPA],
+  requiredScopes: ['user_impersonation'],
+  applicationInsightsId: '/appi/1',
+  applicationInsightsConnectionString: 'InstrumentationKey=x',
+  logAnalyticsWorkspaceId: '/law/1',
+  openAiEndpoint: 'https://ai-orders-abc123.openai.azure.com/openai',
+  cognitiveAccountId: '/cog/1',
+  ordersApiOpenApiPath: OPENAPI_PATH,
+};
+
+function build(props: Partial<GatewayProps> = {}) {
+  const stack = new TerraformStack(Testing.app(), 'gateway');
+  const gateway = new Gateway(stack, 'Gateway', { ...base, ...props });
+  return { gateway, json: synthJson(stack) };
+}
+
+const byName = (json: any, type: string, name: string) => (Object.values(resourcesOf(json, type)) as any[]).find((r) => r.name === name);
+const apiPolicy = (json: any, api: string) => (Object.values(resourcesOf(json, 'azurerm_api_management_api_policy')) as any[])
+  .find((p) => p.api_name === `\${azurerm_api_management_api.${Object.entries(resourcesOf(json, 'azurerm_api_management_api')).find(([, a]: any) => a.name === api)![0]}.name}`);
+const namedValues = (json: any) => Object.fromEntries((Object.values(resourcesOf(json, 'azurerm_api_management_named_value')) as any[]).map((v) => [v.name, v.value]));
+/** Policy XML with the named values substituted, as the gateway runs it. */
+const resolved = (json: any, xml: string) => xml.replace(/\{\{([^{}]+)\}\}/g, (_, name) => namedValues(json)[name]);
+
+describe('the service', () => {
+  const { json, gateway } = build();
+
+  test('v2 SKU (BasicV2_1 by default), publisher, system identity', () => {
+    expect(withoutMetadata(onlyResource(json, 'azurerm_api_management'))).toMatchObject({
+      name: 'apim-orders-abc123',
+      sku_name: 'BasicV2_1',
+      publisher_name: 'Identity Propagating Agent',
+      publisher_email: 'apim-publisher@example.com',
+      identity: { type: 'SystemAssigned' },
+    });
+  });
+
+  test('StandardV2 and publisher as props; non-v2 SKUs refused', () => {
+    const { json: j } = build({ skuName: 'StandardV2_2', publisherName: 'Contoso', publisherEmail: 'ops@contoso.com' });
+    expect(onlyResource(j, 'azurerm_api_management')).toMatchObject({ sku_name: 'StandardV2_2', publisher_name: 'Contoso', publisher_email: 'ops@contoso.com' });
+    expect(() => build({ skuName: 'Developer_1' })).toThrow(/skuName "Developer_1" is not a v2 SKU/);
+  });
+
+  test('URLs derive from the name, so they are known before the service exists', () => {
+    expect(Gateway.defaultName(placement)).toBe('apim-orders-abc123');
+    expect(gateway.gatewayUrl).toBe(GATEWAY);
+    expect(gateway.mcpUrl).toBe(`${GATEWAY}/orders-mcp/mcp`);
+    expect(gateway.ordersMcpBaseUrl).toBe(`${GATEWAY}/orders-mcp`);
+    expect(gateway.mcpMetadataUrl).toBe(`${GATEWAY}/.well-known/oauth-protected-resource/orders-mcp/mcp`);
+    expect(Gateway.mcpUrlOf(Gateway.gatewayUrlOf('x'))).toBe('https://x.azure-api.net/orders-mcp/mcp');
+  });
+
+  test('diagnostic setting to Log Analytics, resource-specific tables', () => {
+    const setting = onlyResource(json, 'azurerm_monitor_diagnostic_setting');
+    expect(setting).toMatchObject({ log_analytics_workspace_id: '/law/1', log_analytics_destination_type: 'Dedicated', enabled_log: [{ category: 'GatewayLogs' }] });
+    expect(setting.target_resource_id).toMatch(/^\$\{azurerm_api_management\.Gateway_Service_\w+\.id\}$/);
+  });
+
+  test('named values: tenant, resources and metadata URLs, none secret', () => {
+    expect(namedValues(json)).toEqual({
+      'orders-tenant-id': TENANT,
+      'orders-mcp-resource': `${GATEWAY}/orders-mcp/mcp`,
+      'orders-mcp-metadata-url': `${GATEWAY}/.well-known/oauth-protected-resource/orders-mcp/mcp`,
+      'orders-api-resource': `${GATEWAY}/orders-api`,
+      'orders-api-metadata-url': `${GATEWAY}/.well-known/oauth-protected-resource/orders-api`,
+    });
+  });
+
+  test('every {{named value}} any policy references is defined, and policies wait for them', () => {
+    const defined = Object.keys(namedValues(json));
+    const policies = [...Object.values(resourcesOf(json, 'azurerm_api_management_api_policy')), ...Object.values(resourcesOf(json, 'azurerm_api_management_api_operation_policy'))] as any[];
+    expect(policies).toHaveLength(6);
+    for (const p of policies) {
+      for (const ref of namedValueReferences(p.xml_content)) expect(defined).toContain(ref);
+      expect(p.depends_on).toHaveLength(defined.length);
+      expect(() => parseXml(p.xml_content)).not.toThrow();
+    }
+  });
+});
+
+describe('/orders-mcp', () => {
+  const { json } = build();
+
+  test('an https API at orders-mcp in front of the Orders API, POST/GET/DELETE /mcp, no subscription key', () => {
+    const api = byName(json, 'azurerm_api_management_api', 'orders-mcp');
+    expect(api).toMatchObject({ path: 'orders-mcp', service_url: base.ordersApiUrl, protocols: ['https'], subscription_required: false });
+    const ops = (Object.values(resourcesOf(json, 'azurerm_api_management_api_operation')) as any[]).filter((o) => o.url_template === '/mcp');
+    expect(ops.map((o) => o.method).sort()).toEqual(['DELETE', 'GET', 'POST']);
+  });
+
+  test('validate-jwt: tenant OpenID configuration, audience, both issuers, allowed client, scope, unbuffered', () => {
+    const xml = resolved(json, apiPolicy(json, 'orders-mcp').xml_content);
+    const root = parseXml(xml);
+    const [jwt] = findAll(root, 'inbound/validate-jwt');
+    expect(findAll(jwt, 'openid-config')[0].attributes.url).toBe(`https://login.microsoftonline.com/${TENANT}/v2.0/.well-known/openid-configuration`);
+    expect(findAll(jwt, 'audiences/audience').map((a) => a.text)).toEqual(['https://ai.azure.com']);
+    expect(findAll(jwt, 'issuers/issuer').map((a) => a.text)).toEqual([`https://login.microsoftonline.com/${TENANT}/v2.0`, `https://sts.windows.net/${TENANT}/`]);
+    const conditions = descendants(root, 'when').map((w) => w.attributes.condition).join('\n');
+    expect(conditions).toContain(`"${SPA}"`);
+    expect(conditions).toContain('"user_impersonation"');
+    expect(findAll(root, 'backend/forward-request')[0].attributes['buffer-response']).toBe('false');
+  });
+
+  test('the 401 challenge names the path-inserted metadata URL', () => {
+    const xml = resolved(json, apiPolicy(json, 'orders-mcp').xml_content);
+    const challenges = descendants(parseXml(xml), 'set-header').filter((h) => h.attributes.name === 'WWW-Authenticate').map((h) => findAll(h, 'value')[0].text);
+    expect(challenges).toContain(`Bearer error="invalid_token", resource_metadata="${GATEWAY}/.well-known/oauth-protected-resource/orders-mcp/mcp"`);
+  });
+});
+
+describe('RFC 9728 metadata', () => {
+  const { json } = build();
+  const metadataAt = (apiName: string, urlTemplate: string) => {
+    const api = Object.entries(resourcesOf(json, 'azurerm_api_management_api')).find(([, a]: any) => a.name === apiName)!;
+    const op = (Object.values(resourcesOf(json, 'azurerm_api_management_api_operation')) as any[])
+      .find((o) => o.api_name === `\${azurerm_api_management_api.${api[0]}.name}` && o.url_template === urlTemplate);
+    expect(op).toBeDefined();
+    expect(op.method).toBe('GET');
+    const opId = Object.entries(resourcesOf(json, 'azurerm_api_management_api_operation')).find(([, o]) => o === op)![0];
+    const policy = (Object.values(resourcesOf(json, 'azurerm_api_management_api_operation_policy')) as any[])
+      .find((p) => p.api_name === op.api_name && p.operation_id === `\${azurerm_api_management_api_operation.${opId}.operation_id}`);
+    return { api: api[1] as any, document: JSON.parse(findAll(parseXml(resolved(json, policy.xml_content)), 'inbound/return-response/set-body')[0].text) };
+  };
+
+  test('served at /.well-known/oauth-protected-resource/orders-mcp/mcp (RFC path-inserted form), anonymously', () => {
+    const { api, document } = metadataAt('oauth-protected-resource', '/orders-mcp/mcp');
+    expect(api).toMatchObject({ path: '.well-known/oauth-protected-resource', subscription_required: false, protocols: ['https'] });
+    expect(api.service_url).toBeUndefined();
+    expect(document).toEqual({
+      resource: `${GATEWAY}/orders-mcp/mcp`,
+      authorization_servers: [`https://login.microsoftonline.com/${TENANT}/v2.0`, `https://sts.windows.net/${TENANT}/`],
+      bearer_methods_supported: ['header'],
+      scopes_supported: ['https://ai.azure.com/user_impersonation'],
+    });
+  });
+
+  test('served at /orders-mcp/.well-known/oauth-protected-resource (the original form) with the same resource', () => {
+    const { api, document } = metadataAt('orders-mcp-well-known', '/oauth-protected-resource');
+    expect(api).toMatchObject({ path: 'orders-mcp/.well-known', subscription_required: false });
+    expect(document.resource).toBe(`${GATEWAY}/orders-mcp/mcp`);
+  });
+
+  test('the REST API has its own metadata, resource = <gateway>/orders-api', () => {
+    expect(metadataAt('oauth-protected-resource', '/orders-api').document.resource).toBe(`${GATEWAY}/orders-api`);
+  });
+
+  test('without required scopes, scopes_supported is <audience>/.default', () => {
+    const { json: j } = build({ requiredScopes: [] });
+    const policy = (Object.values(resourcesOf(j, 'azurerm_api_management_api_operation_policy')) as any[])[0];
+    expect(JSON.parse(findAll(parseXml(policy.xml_content), 'inbound/return-response/set-body')[0].text).scopes_supported).toEqual(['https://ai.azure.com/.default']);
+  });
+});
+
+describe('/orders-api', () => {
+  test('imported from the OpenAPI document file, in front of the Orders API, protected by validate-jwt', () => {
+    const { json } = build();
+    const api = byName(json, 'azurerm_api_management_api', 'orders-api');
+    expect(api).toMatchObject({ path: 'orders-api', service_url: base.ordersApiUrl, import: { content_format: 'openapi+json', content_value: OPENAPI } });
+    const root = parseXml(resolved(json, apiPolicy(json, 'orders-api').xml_content));
+    expect(findAll(root, 'inbound/validate-jwt/issuers/issuer')).toHaveLength(2);
+    const challenge = descendants(root, 'set-header').filter((h) => h.attributes.name === 'WWW-Authenticate').map((h) => findAll(h, 'value')[0].text);
+    expect(challenge).toContain(`Bearer error="invalid_token", resource_metadata="${GATEWAY}/.well-known/oauth-protected-resource/orders-api"`);
+  });
+
+  test('by default the document the services build writes (lib-services/dist/orders-api/openapi.json)', () => {
+    const shipped = join(__dirname, '..', '..', 'lib-services', 'dist', 'orders-api', 'openapi.json');
+    if (!existsSync(shipped)) {
+      expect(() => build({ ordersApiOpenApiPath: undefined })).toThrow(/run `npm run build:services`/);
+      return;
+    }
+    const { json } = build({ ordersApiOpenApiPath: undefined });
+    expect(byName(json, 'azurerm_api_management_api', 'orders-api').import.content_value).toBe(readFileSync(shipped, 'utf8'));
+  });
+
+  test('a missing or malformed document fails the synth with a clear message', () => {
+    expect(() => build({ ordersApiOpenApiPath: join(dir, 'nope.json') })).toThrow(/nope.json does not exist: run `npm run build:services`/);
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{"swagger": "2.0"}');
+    expect(() => build({ ordersApiOpenApiPath: bad })).toThrow(/is not an OpenAPI document/);
+  });
+});
+
+describe('/openai AI gateway', () => {
+  test('an API at openai on the account endpoint; validate-jwt, managed identity, token limit, metrics', () => {
+    const { json } = build({ tokensPerMinute: 2000 });
+    const api = byName(json, 'azurerm_api_management_api', 'azure-openai');
+    expect(api).toMatchObject({ path: 'openai', service_url: 'https://ai-orders-abc123.openai.azure.com/openai', subscription_required: false });
+    const root = parseXml(apiPolicy(json, 'azure-openai').xml_content);
+    expect(findAll(root, 'inbound/authentication-managed-identity')[0].attributes.resource).toBe('https://cognitiveservices.azure.com');
+    expect(findAll(root, 'inbound/llm-token-limit')[0].attributes['tokens-per-minute']).toBe('2000');
+    expect(findAll(root, 'inbound/llm-token-limit')[0].attributes['counter-key']).toContain('GetValueOrDefault("oid", context.Request.IpAddress)');
+    expect(findAll(root, 'inbound/llm-emit-token-metric')).toHaveLength(1);
+    expect(findAll(root, 'inbound/validate-jwt/audiences/audience').map((a) => a.text)).toEqual(['https://cognitiveservices.azure.com', 'https://ai.azure.com']);
+  });
+
+  test('the service identity gets Cognitive Services User on the account, nothing broader', () => {
+    const { json } = build();
+    const role = onlyResource(json, 'azurerm_role_assignment');
+    expect(role).toMatchObject({ scope: '/cog/1', principal_type: 'ServicePrincipal' });
+    expect(role.role_definition_id).toMatch(/\/providers\/Microsoft\.Authorization\/roleDefinitions\/a97b65f3-24c7-4388-baec-2e87135dc908$/);
+    expect(role.principal_id).toMatch(/^\$\{azurerm_api_management\.Gateway_Service_\w+\.identity\[0\]\.principal_id\}$/);
+  });
+
+  test('without an OpenAI endpoint or account: no /openai API and no role', () => {
+    const { json } = build({ openAiEndpoint: undefined, cognitiveAccountId: undefined });
+    expect(byName(json, 'azurerm_api_management_api', 'azure-openai')).toBeUndefined();
+    expect(resourcesOf(json, 'azurerm_role_assignment')).toEqual({});
+  });
+});
+
+describe('logging', () => {
+  test('Application Insights logger; All-APIs diagnostic without credential headers and with 0 body bytes', () => {
+    const { json } = build();
+    const logger = onlyResource(json, 'azurerm_api_management_logger');
+    expect(logger).toMatchObject({ name: 'appinsights-logger', resource_id: '/appi/1', application_insights: { connection_string: 'InstrumentationKey=x' } });
+    const diagnostic = onlyResource(json, 'azurerm_api_management_diagnostic');
+    expect(diagnostic.identifier).toBe('applicationinsights');
+    for (const m of ['frontend_request', 'frontend_response', 'backend_request', 'backend_response']) {
+      expect(diagnostic[m].body_bytes).toBe(0);
+      const headers = diagnostic[m].headers_to_log.map((h: string) => h.toLowerCase());
+      for (const secret of ['authorization', 'cookie', 'set-cookie']) expect(headers).not.toContain(secret);
+    }
+  });
+});
+
+describe('an existing API Management service', () => {
+  const { json, gateway } = build({ existingName: 'shared-apim', existingResourceGroupName: 'rg-shared' });
+
+  test('looked up, not created; APIs, named values and logger added to it', () => {
+    expect(resourcesOf(json, 'azurerm_api_management')).toEqual({});
+    expect(Object.values(json.data?.azurerm_api_management ?? {})[0]).toMatchObject({ name: 'shared-apim', resource_group_name: 'rg-shared' });
+    for (const api of Object.values(resourcesOf(json, 'azurerm_api_management_api')) as any[]) {
+      expect(api).toMatchObject({ api_management_name: 'shared-apim', resource_group_name: 'rg-shared' });
+    }
+    expect(gateway.mcpUrl).toBe('https://shared-apim.azure-api.net/orders-mcp/mcp');
+    expect(namedValues(json)['orders-mcp-resource']).toBe('https://shared-apim.azure-api.net/orders-mcp/mcp');
+  });
+
+  test('per-API diagnostics for our APIs only (the service-wide one is the owner\'s); no diagnostic setting of ours', () => {
+    expect(resourcesOf(json, 'azurerm_api_management_diagnostic')).toEqual({});
+    const diagnostics = Object.values(resourcesOf(json, 'azurerm_api_management_api_diagnostic')) as any[];
+    expect(diagnostics).toHaveLength(5);
+    for (const d of diagnostics) {
+      expect(d.frontend_response.body_bytes).toBe(0);
+      expect(d.backend_response.body_bytes).toBe(0);
+    }
+    expect(resourcesOf(json, 'azurerm_monitor_diagnostic_setting')).toEqual({});
+  });
+
+  test('its system identity gets the Cognitive Services User role', () => {
+    expect(onlyResource(json, 'azurerm_role_assignment').principal_id).toMatch(/^\$\{data\.azurerm_api_management\.\w+\.identity\[0\]\.principal_id\}$/);
+  });
+
+  test('settings of a new service with an existing one are rejected, naming both', () => {
+    expect(() => build({ existingName: 'a', skuName: 'BasicV2_1' })).toThrow(/Gateway: existingName and skuName cannot be used together/);
+    expect(() => build({ existingName: 'a', name: 'b' })).toThrow(/existingName and name cannot be used together/);
+    expect(() => build({ existingResourceGroupName: 'rg' })).toThrow(/existingResourceGroupName needs existingName/);
+    expect(() => build({ enabled: false })).toThrow(/enabled is false/);
+    expect(() => build({ tokensPerMinute: 0 })).toThrow(/tokensPerMinute is 0/);
+  });
+});

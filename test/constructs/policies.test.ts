@@ -1,0 +1,199 @@
+import { describe, expect, test } from 'vitest';
+import { descendants, findAll, parseXml } from './xml';
+import {
+  aiGatewayPolicy, csharpString, el, namedValue, namedValueReferences, protectedApiPolicy, protectedResourceMetadataPolicy, renderXml,
+} from '../../src/gateway/policies';
+
+const TENANT = '11111111-2222-3333-4444-555555555555';
+const bearer = {
+  tenantId: namedValue('orders-tenant-id'),
+  audiences: ['https://ai.azure.com', 'api://orders'],
+  allowedClientIds: ['aaaaaaaa-0000-0000-0000-000000000001', 'bbbbbbbb-0000-0000-0000-000000000002'],
+  requiredScopes: ['user_impersonation'],
+};
+const mcp = protectedApiPolicy({ ...bearer, resourceMetadataUrl: namedValue('orders-mcp-metadata-url'), streaming: true });
+
+describe('the XML checker itself', () => {
+  test.each([
+    ['<a>', /not closed/],
+    ['<a></b>', /closes <a>/],
+    ['<a x="1" x="2"/>', /duplicate attribute/],
+    ['<a>x & y</a>', /bare "&"/],
+    ['<a x=1/>', /quoted value/],
+    ['<a/><b/>', /after the root/],
+    ['<a>&bogus;</a>', /unknown entity/],
+  ])('rejects %s', (xml, error) => {
+    expect(() => parseXml(xml)).toThrow(error);
+  });
+
+  test('decodes entities', () => {
+    expect(parseXml('<a t="&quot;&amp;&#65;">&lt;x&gt;</a>')).toMatchObject({ attributes: { t: '"&A' }, text: '<x>' });
+  });
+});
+
+describe('builders escape what they are given', () => {
+  test('text and attributes with markup characters stay well-formed and round-trip', () => {
+    const nasty = 'a<b>&"c\'</policies>';
+    const xml = renderXml(el('root', { v: nasty }, el('child', {}, nasty)));
+    const root = parseXml(xml);
+    expect(root.attributes.v).toBe(nasty);
+    expect(root.children[0].text).toBe(nasty);
+  });
+
+  test('C# string literals escape quotes and backslashes', () => {
+    expect(csharpString('a"b\\c')).toBe('"a\\"b\\\\c"');
+  });
+
+  test('a client id with quotes cannot break out of the policy expression', () => {
+    const xml = protectedApiPolicy({ ...bearer, allowedClientIds: ['x") || true || ("'], resourceMetadataUrl: 'u', streaming: false });
+    const condition = descendants(parseXml(xml), 'when')[0].attributes.condition;
+    expect(condition).toContain('"x\\") || true || (\\""');
+  });
+
+  test('invalid element and named value names are refused', () => {
+    expect(() => el('a b')).toThrow(/invalid XML element name/);
+    expect(() => namedValue('a}}b')).toThrow(/invalid named value name/);
+  });
+});
+
+describe('protected API policy (/orders-mcp, /orders-api)', () => {
+  const root = parseXml(mcp);
+
+  test('is well-formed, with the four sections in order', () => {
+    expect(root.name).toBe('policies');
+    expect(root.children.map((c) => c.name)).toEqual(['inbound', 'backend', 'outbound', 'on-error']);
+  });
+
+  test('validate-jwt: header, scheme, OpenID configuration of the tenant, audiences, both issuers, tenant claim', () => {
+    const [jwt] = findAll(root, 'inbound/validate-jwt');
+    expect(jwt.attributes).toMatchObject({
+      'header-name': 'Authorization',
+      'failed-validation-httpcode': '401',
+      'require-scheme': 'Bearer',
+      'require-expiration-time': 'true',
+      'require-signed-tokens': 'true',
+      'output-token-variable-name': 'jwt',
+    });
+    expect(findAll(jwt, 'openid-config')[0].attributes.url).toBe('https://login.microsoftonline.com/{{orders-tenant-id}}/v2.0/.well-known/openid-configuration');
+    expect(findAll(jwt, 'audiences/audience').map((a) => a.text)).toEqual(['https://ai.azure.com', 'api://orders']);
+    expect(findAll(jwt, 'issuers/issuer').map((a) => a.text)).toEqual([
+      'https://login.microsoftonline.com/{{orders-tenant-id}}/v2.0',
+      'https://sts.windows.net/{{orders-tenant-id}}/',
+    ]);
+    const [tid] = findAll(jwt, 'required-claims/claim');
+    expect(tid.attributes).toEqual({ name: 'tid', match: 'all' });
+    expect(findAll(tid, 'value')[0].text).toBe('{{orders-tenant-id}}');
+  });
+
+  test('allowed client ids are checked in azp, else appid; app-only tokens (no scp) are refused with a 401 challenge', () => {
+    const [clientCheck, scopeCheck] = findAll(root, 'inbound/choose/when');
+    const condition = clientCheck.attributes.condition;
+    expect(condition).toContain('!((Jwt)context.Variables["jwt"]).Claims.ContainsKey("scp")');
+    expect(condition).toContain('GetValueOrDefault("azp", ((Jwt)context.Variables["jwt"]).Claims.GetValueOrDefault("appid", ""))');
+    for (const id of bearer.allowedClientIds) expect(condition).toContain(`"${id}"`);
+    expect(findAll(clientCheck, 'return-response/set-status')[0].attributes.code).toBe('401');
+    const header = findAll(clientCheck, 'return-response/set-header').find((h) => h.attributes.name === 'WWW-Authenticate')!;
+    expect(findAll(header, 'value')[0].text).toBe('Bearer error="invalid_token", resource_metadata="{{orders-mcp-metadata-url}}"');
+    // Missing scope: 403 insufficient_scope naming the scope.
+    expect(scopeCheck.attributes.condition).toContain('Split(\' \').Intersect(new string[] { "user_impersonation" }).Any()');
+    expect(findAll(scopeCheck, 'return-response/set-status')[0].attributes.code).toBe('403');
+    const challenge = findAll(scopeCheck, 'return-response/set-header').find((h) => h.attributes.name === 'WWW-Authenticate')!;
+    expect(findAll(challenge, 'value')[0].text).toBe('Bearer error="insufficient_scope", scope="user_impersonation", resource_metadata="{{orders-mcp-metadata-url}}"');
+  });
+
+  test('without allowed clients or scopes, only app-only tokens are refused and no scope check exists', () => {
+    const open = parseXml(protectedApiPolicy({ ...bearer, allowedClientIds: [], requiredScopes: [], resourceMetadataUrl: 'u', streaming: false }));
+    const whens = findAll(open, 'inbound/choose/when');
+    expect(whens).toHaveLength(1);
+    expect(whens[0].attributes.condition).toBe('@(!((Jwt)context.Variables["jwt"]).Claims.ContainsKey("scp"))');
+  });
+
+  test('validate-jwt failures: 401 with the challenge naming the metadata, error code only when a token was sent', () => {
+    const whens = findAll(root, 'on-error/choose/when');
+    const challenge = (w: typeof whens[0]) => findAll(findAll(w, 'return-response/set-header').find((h) => h.attributes.name === 'WWW-Authenticate')!, 'value')[0].text;
+    expect(whens[0].attributes.condition).toContain('string.IsNullOrEmpty(context.Request.Headers.GetValueOrDefault("Authorization", ""))');
+    expect(challenge(whens[0])).toBe('Bearer resource_metadata="{{orders-mcp-metadata-url}}"');
+    expect(whens[1].attributes.condition).toBe('@(context.Response.StatusCode == 401)');
+    expect(challenge(whens[1])).toBe('Bearer error="invalid_token", resource_metadata="{{orders-mcp-metadata-url}}"');
+    for (const w of whens) {
+      expect(findAll(w, 'return-response/set-status')[0].attributes.code).toBe('401');
+      expect(JSON.parse(findAll(w, 'return-response/set-body')[0].text)).toHaveProperty('error');
+    }
+  });
+
+  test('streaming APIs forward unbuffered; others keep the default backend', () => {
+    expect(findAll(root, 'backend/forward-request')[0].attributes).toEqual({ 'buffer-response': 'false' });
+    expect(findAll(root, 'backend/base')).toHaveLength(0);
+    const rest = parseXml(protectedApiPolicy({ ...bearer, resourceMetadataUrl: 'u', streaming: false }));
+    expect(findAll(rest, 'backend/forward-request')).toHaveLength(0);
+    expect(findAll(rest, 'backend/base')).toHaveLength(1);
+  });
+
+  test('never touches the response body (it would buffer MCP streams)', () => {
+    expect(findAll(root, 'outbound').flatMap((o) => descendants(o, 'set-body'))).toHaveLength(0);
+    expect(mcp).not.toContain('context.Response.Body');
+  });
+
+  test('references exactly the named values the gateway defines', () => {
+    expect(namedValueReferences(mcp)).toEqual(['orders-mcp-metadata-url', 'orders-tenant-id']);
+  });
+});
+
+describe('protected resource metadata policy', () => {
+  const xml = protectedResourceMetadataPolicy({
+    resource: 'https://apim.example.net/orders-mcp/mcp',
+    authorizationServers: [`https://login.microsoftonline.com/${TENANT}/v2.0`, `https://sts.windows.net/${TENANT}/`],
+    scopesSupported: ['https://ai.azure.com/user_impersonation'],
+  });
+  const root = parseXml(xml);
+
+  test('answers 200 JSON from the gateway, cacheable, without calling the backend', () => {
+    const [response] = findAll(root, 'inbound/return-response');
+    expect(findAll(response, 'set-status')[0].attributes).toEqual({ code: '200', reason: 'OK' });
+    const headers = Object.fromEntries(findAll(response, 'set-header').map((h) => [h.attributes.name, findAll(h, 'value')[0].text]));
+    expect(headers).toEqual({ 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=3600' });
+    expect(descendants(root, 'validate-jwt')).toHaveLength(0);
+  });
+
+  test('the document: resource exactly as given, issuers, header bearer method, scopes', () => {
+    const body = JSON.parse(findAll(root, 'inbound/return-response/set-body')[0].text);
+    expect(body).toEqual({
+      resource: 'https://apim.example.net/orders-mcp/mcp',
+      authorization_servers: [`https://login.microsoftonline.com/${TENANT}/v2.0`, `https://sts.windows.net/${TENANT}/`],
+      bearer_methods_supported: ['header'],
+      scopes_supported: ['https://ai.azure.com/user_impersonation'],
+    });
+  });
+});
+
+describe('AI gateway policy (/openai)', () => {
+  const xml = aiGatewayPolicy({
+    caller: { tenantId: namedValue('orders-tenant-id'), audiences: ['https://cognitiveservices.azure.com'], allowedClientIds: [], requiredScopes: [] },
+    tokensPerMinute: 5000,
+    metricNamespace: 'ai-gateway',
+  });
+  const root = parseXml(xml);
+
+  test('validates the caller, then swaps in the managed identity token for Azure OpenAI', () => {
+    const names = findAll(root, 'inbound')[0].children.map((c) => c.name);
+    expect(names).toEqual(['base', 'validate-jwt', 'authentication-managed-identity', 'llm-token-limit', 'llm-emit-token-metric']);
+    expect(findAll(root, 'inbound/authentication-managed-identity')[0].attributes.resource).toBe('https://cognitiveservices.azure.com');
+    expect(findAll(root, 'inbound/validate-jwt/issuers/issuer').map((i) => i.text)).toEqual([
+      'https://login.microsoftonline.com/{{orders-tenant-id}}/v2.0', 'https://sts.windows.net/{{orders-tenant-id}}/',
+    ]);
+  });
+
+  test('token limit keyed on the token oid, else the IP; token metrics per caller', () => {
+    const [limit] = findAll(root, 'inbound/llm-token-limit');
+    expect(limit.attributes['tokens-per-minute']).toBe('5000');
+    expect(limit.attributes['counter-key']).toBe('@(context.Variables.GetValueOrDefault<Jwt>("jwt")?.Claims.GetValueOrDefault("oid", context.Request.IpAddress) ?? context.Request.IpAddress)');
+    const [metric] = findAll(root, 'inbound/llm-emit-token-metric');
+    expect(metric.attributes.namespace).toBe('ai-gateway');
+    expect(findAll(metric, 'dimension').map((d) => d.attributes.name)).toEqual(['API ID', 'Operation ID', 'Caller']);
+    expect(namedValueReferences(xml)).toEqual(['orders-tenant-id']);
+  });
+
+  test('rejects a non-positive token limit', () => {
+    expect(() => aiGatewayPolicy({ caller: bearer, tokensPerMinute: 0, metricNamespace: 'x' })).toThrow(/tokensPerMinute/);
+  });
+});
