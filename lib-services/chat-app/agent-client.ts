@@ -98,7 +98,8 @@ export class AgentClient {
 
   constructor(private readonly options: AgentClientOptions) {
     this.url = `${options.projectEndpoint.replace(/\/+$/, '')}/openai/v1/responses`;
-    this.fetch = options.fetch ?? globalThis.fetch;
+    // Reading globalThis.fetch loads Node's HTTP client (~35 ms): defer it to the first call.
+    this.fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
   }
 
   /** One whole call: start it and read the answer. */

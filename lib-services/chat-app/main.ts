@@ -27,7 +27,8 @@ const logger = createLogger('chat-app');
 const app = createApp({
   settings,
   logger,
-  verifier: createTokenVerifier(settings.auth),
+  // A lazy fetch: touching the global at start-up loads Node's HTTP client before it is needed.
+  verifier: createTokenVerifier(settings.auth, { fetch: (input, init) => globalThis.fetch(input, init) }),
   agent: new AgentClient({
     projectEndpoint: settings.foundryProjectEndpoint,
     agentName: settings.agentName,
