@@ -1,0 +1,42 @@
+import { Construct } from 'constructs';
+import { IdentityPropagatingAgentStack } from '../src';
+
+/**
+ * "Bring your own everything": the stack deployed into existing infrastructure. It creates
+ * only the identities, the orders table and its role, AcrPull on your registry, the two
+ * apps and Application Insights; everything else is referenced.
+ */
+export function byoStack(scope: Construct, id = 'identity-propagating-agent-byo'): IdentityPropagatingAgentStack {
+  return new IdentityPropagatingAgentStack(scope, id, {
+    baseName: 'ordersbyo',
+    location: 'westeurope',
+    subscriptionId: '00000000-0000-0000-0000-000000000001',
+    tenantId: '11111111-1111-1111-1111-111111111111',
+    existingResourceGroupName: 'rg-platform',
+    uniqueSuffix: 'plat01',
+    monitoring: {
+      existingLogAnalyticsWorkspaceId: '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-platform/providers/Microsoft.OperationalInsights/workspaces/log-platform',
+    },
+    images: {
+      existingRegistryName: 'crplatform',
+      existingRegistryResourceGroupName: 'rg-shared',
+      ordersApiImage: 'crplatform.azurecr.io/orders-api:1.4.0',
+      chatAppImage: 'crplatform.azurecr.io/chat-app:1.4.0',
+    },
+    storage: {
+      existingStorageAccountId: '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-platform/providers/Microsoft.Storage/storageAccounts/stplatformdata',
+      tableName: 'orders',
+    },
+    containerApps: {
+      existingEnvironmentName: 'cae-platform',
+      foundryProjectEndpoint: 'https://aif-platform.services.ai.azure.com/api/projects/agents',
+      ordersApiPublicBaseUrl: 'https://apim-platform.azure-api.net/orders-mcp',
+      ordersApiAllowedIpRanges: ['20.50.1.10', '20.50.1.11'],
+      ordersApiRequiredScopes: ['user_impersonation'],
+      ordersSeedOwnerObjectId: '22222222-2222-2222-2222-222222222222',
+      ordersAdminObjectIds: ['44444444-4444-4444-4444-444444444444'],
+      ordersApi: { cpu: 1, minReplicas: 2, maxReplicas: 6 },
+    },
+    entra: { existingSpaClientId: '33333333-3333-3333-3333-333333333333' },
+  });
+}

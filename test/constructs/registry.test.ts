@@ -1,0 +1,186 @@
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { TerraformStack, Testing } from 'cdktf';
+import { afterAll, describe, expect, test } from 'vitest';
+import { onlyResource, resourcesOf, synthJson } from './synth';
+import { ImageRegistry, ImageRegistryProps, Placement } from '../../src';
+import { contextArchive } from '../../src/internal/tar';
+
+const fixture = join(__dirname, 'fixtures', 'services-dist');
+const placement: Placement = {
+  resourceGroupName: 'rg-orders',
+  resourceGroupId: '/subscriptions/s/resourceGroups/rg-orders',
+  location: 'swedencentral',
+  baseName: 'orders',
+  uniqueSuffix: 'abc123',
+};
+
+const scratch: string[] = [];
+afterAll(() => scratch.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** A writable copy of the fixture build contexts. */
+function copyOfFixture(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ipa-registry-test-'));
+  scratch.push(dir);
+  cpSync(fixture, dir, { recursive: true });
+  return dir;
+}
+
+function synth(props: Partial<ImageRegistryProps> = {}) {
+  const stack = new TerraformStack(Testing.app(), 'test');
+  const registry = new ImageRegistry(stack, 'Images', { placement, servicesDistDir: fixture, ...props });
+  return { registry, json: synthJson(stack) };
+}
+
+const byName = (json: any, type: string, part: string) =>
+  Object.entries(resourcesOf(json, type)).find(([id]) => id.includes(part))?.[1];
+
+describe('registry', () => {
+  test('a new one: admin user and anonymous pull off, Basic by default', () => {
+    const registry = onlyResource(synth().json, 'azurerm_container_registry');
+    expect(registry).toMatchObject({ name: 'crordersabc123', sku: 'Basic', admin_enabled: false, anonymous_pull_enabled: false });
+    expect(onlyResource(synth({ sku: 'Standard' }).json, 'azurerm_container_registry').sku).toBe('Standard');
+    expect(() => synth({ sku: 'Free' })).toThrow(/sku "Free" is invalid/);
+  });
+
+  test('an existing one is looked up and built into', () => {
+    const { json } = synth({ existingRegistryName: 'sharedacr', existingRegistryResourceGroupName: 'shared-rg' });
+    expect(resourcesOf(json, 'azurerm_container_registry')).toEqual({});
+    expect(Object.values(json.data!.azurerm_container_registry)[0]).toMatchObject({ name: 'sharedacr', resource_group_name: 'shared-rg' });
+    expect((byName(json, 'azurerm_container_registry_task', 'OrdersApi') as any).container_registry_id)
+      .toMatch(/^\$\{data\.azurerm_container_registry\.\w+\.id\}$/);
+  });
+
+  test('contradictions are rejected, naming the props', () => {
+    expect(() => synth({ existingRegistryName: 'x', sku: 'Premium' })).toThrow(/ImageRegistry: sku and existingRegistryName cannot be used together/);
+    expect(() => synth({ existingRegistryResourceGroupName: 'rg' })).toThrow(/existingRegistryResourceGroupName needs existingRegistryName/);
+    expect(() => synth({ ordersApiImage: 'a/b:1', chatAppImage: 'a/c:1' }))
+      .toThrow(/servicesDistDir and ordersApiImage and chatAppImage cannot be used together/);
+  });
+});
+
+describe('build context storage', () => {
+  test('a separate account: HTTPS, TLS 1.2, no public access; its key only signs the SAS', () => {
+    const { json } = synth();
+    const account = onlyResource(json, 'azurerm_storage_account');
+    expect(account).toMatchObject({
+      name: 'sbordersabc123',
+      https_traffic_only_enabled: true,
+      min_tls_version: 'TLS1_2',
+      allow_nested_items_to_be_public: false,
+      shared_access_key_enabled: true,
+      provider: 'azurerm.image_build_context',
+    });
+    // Its provider reaches storage with the key (the default provider uses Entra ID for application data).
+    expect(json.provider?.azurerm).toContainEqual(expect.objectContaining({ alias: 'image_build_context', storage_use_azuread: false }));
+    expect(onlyResource(json, 'azurerm_storage_container')).toMatchObject({ name: 'build-contexts', container_access_type: 'private' });
+  });
+
+  test('the SAS is read-only, HTTPS-only and short-lived, derived from the plan time', () => {
+    const sas = Object.values(synth().json.data!.azurerm_storage_account_blob_container_sas)[0] as any;
+    expect(sas.permissions).toEqual({ read: true, add: false, create: false, write: false, delete: false, list: false });
+    expect(sas.https_only).toBe(true);
+    expect(sas.start).toBe('${timeadd(plantimestamp(), "-15m")}');
+    expect(sas.expiry).toBe('${timeadd(plantimestamp(), "2h")}');
+    expect(sas.connection_string).toMatch(/^\$\{azurerm_storage_account\.\w+\.primary_connection_string\}$/);
+  });
+});
+
+describe('image builds', () => {
+  test('each context is a blob, built by an ACR task through the SAS, and run once', () => {
+    const { registry, json } = synth();
+    for (const [part, service] of [['OrdersApi', 'orders-api'], ['ChatApp', 'chat-app']]) {
+      const tag = part === 'OrdersApi' ? registry.ordersApiImageTag! : registry.chatAppImageTag!;
+      expect(tag).toMatch(/^[0-9a-f]{12}$/);
+      const blob = byName(json, 'azurerm_storage_blob', part) as any;
+      expect(blob).toMatchObject({ name: `${service}-${tag}.tar.gz`, type: 'Block', content_type: 'application/gzip' });
+      expect(blob.source).toBe(`assets/Images_${part}Context_${blob.source.split('_')[2].split('/')[0]}/${tag}/${service}.tar.gz`);
+      const task = byName(json, 'azurerm_container_registry_task', part) as any;
+      expect(task.name).toBe(`build-${service}-${tag}`);
+      expect(task.platform).toEqual({ os: 'Linux', architecture: 'amd64' });
+      expect(task.docker_step).toMatchObject({ dockerfile_path: 'Dockerfile', image_names: [`${service}:${tag}`], push_enabled: true });
+      expect(task.docker_step.context_path).toMatch(
+        new RegExp(`^\\$\\{azurerm_storage_blob\\.Images_${part}ContextBlob_\\w+\\.url\\}\\?\\$\\{trimprefix\\(data\\.azurerm_storage_account_blob_container_sas\\.\\w+\\.sas, "\\?"\\)\\}$`));
+      expect(task.docker_step.context_access_token).toMatch(/^\$\{trimprefix\(data\.azurerm_storage_account_blob_container_sas\.\w+\.sas, "\?"\)\}$/);
+      // The SAS is re-signed on every plan; an unchanged context must not plan a change.
+      expect(task.lifecycle.ignore_changes).toEqual(['docker_step[0].context_path', 'docker_step[0].context_access_token']);
+      const run = byName(json, 'azurerm_container_registry_task_schedule_run_now', part) as any;
+      expect(run.container_registry_task_id).toMatch(new RegExp(`^\\$\\{azurerm_container_registry_task\\.Images_${part}BuildTask_\\w+\\.id\\}$`));
+    }
+    expect(registry.ordersApiImage).toBe(`\${TfToken[TOKEN.${/TOKEN\.(\d+)/.exec(registry.ordersApiImage)![1]}]}/orders-api:${registry.ordersApiImageTag}`);
+  });
+
+  test('the tag changes when the bundle changes, and only then', () => {
+    const dir = copyOfFixture();
+    const first = synth({ servicesDistDir: dir }).registry;
+    const again = synth({ servicesDistDir: dir }).registry;
+    expect(again.ordersApiImageTag).toBe(first.ordersApiImageTag);
+    expect(again.chatAppImageTag).toBe(first.chatAppImageTag);
+
+    writeFileSync(join(dir, 'orders-api', 'server.mjs'), 'console.log("orders-api v2");\n');
+    const changed = synth({ servicesDistDir: dir }).registry;
+    expect(changed.ordersApiImageTag).not.toBe(first.ordersApiImageTag);
+    expect(changed.chatAppImageTag).toBe(first.chatAppImageTag);
+  });
+
+  test('your own image: no build resources for it', () => {
+    const { registry, json } = synth({ ordersApiImage: 'example.azurecr.io/orders-api:1.0' });
+    expect(registry.ordersApiImage).toBe('example.azurecr.io/orders-api:1.0');
+    expect(registry.ordersApiImageTag).toBeUndefined();
+    expect(Object.keys(resourcesOf(json, 'azurerm_container_registry_task'))).toEqual([expect.stringContaining('ChatApp')]);
+    expect(Object.keys(resourcesOf(json, 'azurerm_storage_blob'))).toEqual([expect.stringContaining('ChatApp')]);
+  });
+
+  test('both images your own: no build context account, blob, SAS, task or run at all', () => {
+    const { json } = synth({ servicesDistDir: undefined, ordersApiImage: 'a.io/o:1', chatAppImage: 'a.io/c:1' });
+    for (const type of ['azurerm_storage_account', 'azurerm_storage_container', 'azurerm_storage_blob', 'azurerm_container_registry_task', 'azurerm_container_registry_task_schedule_run_now']) {
+      expect(resourcesOf(json, type)).toEqual({});
+    }
+    expect(json.data?.azurerm_storage_account_blob_container_sas).toBeUndefined();
+    expect(json.provider?.azurerm).toBeUndefined();
+  });
+
+  test('a missing bundle fails synth telling how to build it', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'ipa-registry-empty-'));
+    scratch.push(empty);
+    expect(() => synth({ servicesDistDir: empty })).toThrow(/no build context for orders-api .* run `npm run build:services` first/);
+  });
+});
+
+describe('deterministic build context', () => {
+  test('the same files give the same bytes, whatever their timestamps', () => {
+    const dir = copyOfFixture();
+    const a = contextArchive(join(dir, 'chat-app'));
+    writeFileSync(join(dir, 'chat-app', 'server.mjs'), readFileSync(join(dir, 'chat-app', 'server.mjs')));
+    const b = contextArchive(join(dir, 'chat-app'));
+    expect(b.gzip.equals(a.gzip)).toBe(true);
+    expect(b.sha256).toBe(a.sha256);
+    expect(a.gzip.readUInt32LE(4)).toBe(0); // gzip MTIME
+  });
+
+  test('a valid ustar archive: sorted entries, fixed owner, modes and mtime', () => {
+    const tar = gunzipSync(contextArchive(join(fixture, 'chat-app')).gzip);
+    const entries: Array<{ name: string; mode: string; uid: string; mtime: string; type: string; size: number }> = [];
+    for (let offset = 0; offset + 512 <= tar.length;) {
+      const header = tar.subarray(offset, offset + 512);
+      if (header.every((b) => b === 0)) break;
+      const field = (start: number, length: number) => header.subarray(start, start + length).toString('utf8').replace(/\0.*$/s, '');
+      const size = parseInt(field(124, 12), 8);
+      let sum = 0;
+      header.forEach((b, i) => { sum += i >= 148 && i < 156 ? 32 : b; });
+      expect(parseInt(field(148, 8), 8)).toBe(sum);
+      entries.push({ name: field(0, 100), mode: field(100, 8), uid: field(108, 8), mtime: field(136, 12), type: field(156, 1), size });
+      expect(field(257, 6)).toBe('ustar');
+      offset += 512 + Math.ceil(size / 512) * 512;
+    }
+    expect(entries.map((e) => e.name)).toEqual(['Dockerfile', 'public/', 'public/index.html', 'server.mjs']);
+    expect(entries.map((e) => e.type)).toEqual(['0', '5', '0', '0']);
+    expect(new Set(entries.map((e) => e.mtime))).toEqual(new Set([(946684800).toString(8).padStart(11, '0')]));
+    expect(new Set(entries.map((e) => e.uid))).toEqual(new Set(['0000000']));
+    expect(entries.find((e) => e.name === 'public/')!.mode).toBe('0000755');
+    expect(entries.find((e) => e.name === 'server.mjs')!.mode).toBe('0000644');
+    expect(tar.length % 10240).toBe(0);
+  });
+});

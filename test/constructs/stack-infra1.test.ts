@@ -1,0 +1,187 @@
+import { join } from 'node:path';
+import { Testing } from 'cdktf';
+import { describe, expect, test } from 'vitest';
+import { onlyResource, resolveIn, resourcesOf, synthJson, SynthJson } from './synth';
+import { byoStack } from '../../examples/byo-stack';
+import { exampleStack } from '../../examples/stack';
+import { IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps } from '../../src';
+
+const servicesDistDir = join(__dirname, 'fixtures', 'services-dist');
+const base: IdentityPropagatingAgentStackProps = { baseName: 'orders', location: 'swedencentral', images: { servicesDistDir } };
+
+function stack(props: Partial<IdentityPropagatingAgentStackProps> = {}) {
+  return new IdentityPropagatingAgentStack(Testing.app(), 'test', { ...base, ...props });
+}
+
+const app = (json: SynthJson, part: string) => Object.entries(resourcesOf(json, 'azurerm_container_app')).find(([id]) => id.includes(part))![1] as any;
+const envOf = (a: any) => Object.fromEntries(a.template.container[0].env.map((e: any) => [e.name, e.value ?? { secret: e.secret_name }]));
+
+/** Edges of the synthesized graph: `depends_on` entries and `${...}` references to resources and data sources. */
+function dependencyGraph(json: SynthJson): Map<string, Set<string>> {
+  const graph = new Map<string, Set<string>>();
+  const nodes: Array<[string, any]> = [];
+  for (const [type, byId] of Object.entries(json.resource ?? {})) for (const [id, body] of Object.entries(byId)) nodes.push([`${type}.${id}`, body]);
+  for (const [type, byId] of Object.entries(json.data ?? {})) for (const [id, body] of Object.entries(byId)) nodes.push([`data.${type}.${id}`, body]);
+  const known = new Set(nodes.map(([address]) => address));
+  for (const [address, body] of nodes) {
+    const edges = new Set<string>();
+    const text = JSON.stringify(body);
+    for (const match of text.matchAll(/(data\.)?([a-z0-9_]+)\.([A-Za-z0-9_]+)/g)) {
+      const target = match[0];
+      if (known.has(target) && target !== address) edges.add(target);
+    }
+    graph.set(address, edges);
+  }
+  return graph;
+}
+
+function findCycle(graph: Map<string, Set<string>>): string[] | undefined {
+  const state = new Map<string, 'visiting' | 'done'>();
+  const path: string[] = [];
+  const visit = (node: string): string[] | undefined => {
+    if (state.get(node) === 'done') return undefined;
+    if (state.get(node) === 'visiting') return [...path.slice(path.indexOf(node)), node];
+    state.set(node, 'visiting');
+    path.push(node);
+    for (const next of graph.get(node) ?? []) {
+      const cycle = visit(next);
+      if (cycle) return cycle;
+    }
+    path.pop();
+    state.set(node, 'done');
+    return undefined;
+  };
+  for (const node of graph.keys()) {
+    const cycle = visit(node);
+    if (cycle) return cycle;
+  }
+  return undefined;
+}
+
+describe('dependency graph', () => {
+  test('the cycle finder finds a cycle', () => {
+    expect(findCycle(new Map([['a', new Set(['b'])], ['b', new Set(['a'])]]))).toEqual(['a', 'b', 'a']);
+  });
+
+  test.each([
+    ['example', () => synthJson(exampleStack(Testing.app(), undefined, { servicesDistDir }))],
+    ['bring your own everything', () => synthJson(byoStack(Testing.app()))],
+  ])('%s: no cycle', (_name, synth) => {
+    const graph = dependencyGraph(synth());
+    expect(graph.size).toBeGreaterThan(10);
+    expect(findCycle(graph)).toBeUndefined();
+  });
+
+  test('ordering: environment -> SPA registration -> apps; identities and role assignments before the apps', () => {
+    const json = synthJson(stack());
+    const graph = dependencyGraph(json);
+    const address = (type: string, part: string) => `${type}.${Object.keys(resourcesOf(json, type)).find((id) => id.includes(part))}`;
+    const reaches = (from: string, to: string, seen = new Set<string>()): boolean =>
+      from === to || [...(graph.get(from) ?? [])].some((n) => !seen.has(n) && (seen.add(n), reaches(n, to, seen)));
+    const orders = address('azurerm_container_app', 'OrdersApi');
+    const chatApp = address('azurerm_container_app', 'ChatApp');
+    const spa = address('azuread_application', 'Spa');
+    const env = address('azurerm_container_app_environment', 'Environment');
+    expect(reaches(spa, env)).toBe(true);
+    expect(reaches(chatApp, spa)).toBe(true);
+    expect(reaches(spa, chatApp)).toBe(false);
+    expect(reaches(orders, address('azurerm_role_assignment', 'OrdersApiTableDataContributor'))).toBe(true);
+    expect(reaches(orders, address('azurerm_role_assignment', 'OrdersApiAcrPull'))).toBe(true);
+    expect(reaches(orders, address('azurerm_container_registry_task_schedule_run_now', 'OrdersApiBuildRun'))).toBe(true);
+    expect(reaches(chatApp, address('azurerm_container_registry_task_schedule_run_now', 'ChatAppBuildRun'))).toBe(true);
+  });
+});
+
+describe('wiring', () => {
+  test('the apps get the stack tenant, the table endpoint, the SPA client id and the built images', () => {
+    const s = stack({ tenantId: 'tenant-9' });
+    const json = synthJson(s);
+    const orders = envOf(app(json, 'OrdersApi'));
+    expect(orders.AUTH_TENANT_ID).toBe('tenant-9');
+    expect(orders.TABLES_ENDPOINT).toMatch(/^\$\{azapi_resource\.Storage_Account_\w+\.output\.properties\.primaryEndpoints\.table\}$/);
+    expect(orders.AZURE_CLIENT_ID).toMatch(/^\$\{azurerm_user_assigned_identity\.Identities_OrdersApi_\w+\.client_id\}$/);
+    const chat = envOf(app(json, 'ChatApp'));
+    expect(chat.SPA_CLIENT_ID).toMatch(/^\$\{azuread_application\.Spa_Application_\w+\.client_id\}$/);
+    expect(chat.AUTH_AUTHORITY).toBe('https://login.microsoftonline.com/tenant-9');
+    expect(app(json, 'OrdersApi').template.container[0].image).toBe(`\${azurerm_container_registry.Images_Registry_${Object.keys(resourcesOf(json, 'azurerm_container_registry'))[0].split('_').pop()}.login_server}/orders-api:${s.images!.ordersApiImageTag}`);
+    expect(app(json, 'OrdersApi').secret[0].value).toMatch(/^\$\{azurerm_application_insights\.\w+\.connection_string\}$/);
+  });
+
+  test('the Foundry endpoint is a clearly marked placeholder until given', () => {
+    expect(envOf(app(synthJson(stack()), 'ChatApp')).FOUNDRY_PROJECT_ENDPOINT).toMatch(/^https:\/\/foundry-not-configured\.invalid\//);
+    const given = stack({ containerApps: { foundryProjectEndpoint: 'https://a.services.ai.azure.com/api/projects/p' } });
+    expect(envOf(app(synthJson(given), 'ChatApp')).FOUNDRY_PROJECT_ENDPOINT).toBe('https://a.services.ai.azure.com/api/projects/p');
+  });
+
+  test('the environment logs to the stack workspace', () => {
+    expect(onlyResource(synthJson(stack()), 'azurerm_container_app_environment').log_analytics_workspace_id)
+      .toMatch(/^\$\{azurerm_log_analytics_workspace\.\w+\.id\}$/);
+  });
+
+  test('exposed values and outputs (no secrets)', () => {
+    const s = stack();
+    const json = synthJson(s);
+    const domain = /\$\{azurerm_container_app_environment\.\w+\.default_domain\}/.source;
+    expect(resolveIn(s, s.ordersApiUrl)).toMatch(new RegExp(`^https://ca-orders-orders-api\\.${domain}$`));
+    expect(resolveIn(s, s.ordersApiFqdn)).toMatch(new RegExp(`^ca-orders-orders-api\\.${domain}$`));
+    expect(resolveIn(s, s.ordersApiMcpUrl)).toMatch(new RegExp(`^https://ca-orders-orders-api\\.${domain}/mcp$`));
+    expect(resolveIn(s, s.chatAppUrl)).toMatch(new RegExp(`^https://ca-orders-chat-app\\.${domain}$`));
+    expect(resolveIn(s, s.ordersApiPrincipalId)).toMatch(/Identities_OrdersApi_\w+\.principal_id/);
+    expect(resolveIn(s, s.chatAppPrincipalId)).toMatch(/Identities_ChatApp_\w+\.principal_id/);
+    expect(resolveIn(s, s.spaClientId)).toMatch(/azuread_application\.\w+\.client_id/);
+    expect(resolveIn(s, s.tablesEndpoint)).toMatch(/primaryEndpoints\.table/);
+    expect(Object.keys(json.output ?? {}).sort()).toEqual(['chat_app_url', 'mcp_endpoint', 'orders_api_url', 'spa_client_id']);
+    expect(json.output!.chat_app_url.value).toMatch(new RegExp(`^https://ca-orders-chat-app\\.${domain}$`));
+    expect(json.output!.mcp_endpoint.value).toMatch(/\/mcp$/);
+    expect(JSON.stringify(json.output)).not.toMatch(/connection_string|instrumentation_key|primary_access_key|\.sas/);
+  });
+
+  test('the SPA redirect URI is the Chat App origin, from the environment domain', () => {
+    const uris = onlyResource(synthJson(stack()), 'azuread_application').single_page_application.redirect_uris;
+    expect(uris[0]).toMatch(/^https:\/\/ca-orders-chat-app\.\$\{azurerm_container_app_environment\.\w+\.default_domain\}\/$/);
+  });
+
+  test('both images your own, no registry named: no registry, no AcrPull, no registry block', () => {
+    const json = synthJson(stack({ images: { ordersApiImage: 'docker.io/me/o:1', chatAppImage: 'docker.io/me/c:1' } }));
+    expect(resourcesOf(json, 'azurerm_container_registry')).toEqual({});
+    expect(Object.values(resourcesOf(json, 'azurerm_role_assignment')).map((r: any) => r.role_definition_name)).toEqual(['Storage Table Data Contributor']);
+    expect(app(json, 'OrdersApi').registry).toBeUndefined();
+    expect(app(json, 'OrdersApi').template.container[0].image).toBe('docker.io/me/o:1');
+  });
+
+  test('contradictory switches are rejected at synth, naming the props', () => {
+    expect(() => stack({ entra: { existingSpaClientId: 'c', displayName: 'x' } })).toThrow(/existingSpaClientId and displayName cannot be used together/);
+    expect(() => stack({ storage: { existingStorageAccountId: '/subscriptions/s/resourceGroups/r/providers/Microsoft.Storage/storageAccounts/abc', replicationType: 'ZRS' } }))
+      .toThrow(/existingStorageAccountId and replicationType cannot be used together/);
+    expect(() => stack({ images: { existingRegistryName: 'r', sku: 'Premium' } })).toThrow(/sku and existingRegistryName cannot be used together/);
+    expect(() => stack({ containerApps: { existingEnvironmentResourceGroupName: 'rg' } })).toThrow(/existingEnvironmentResourceGroupName needs existingEnvironmentName/);
+  });
+});
+
+describe('bring your own everything', () => {
+  test('creates only identities, table, roles, apps and Application Insights', () => {
+    const json = synthJson(byoStack(Testing.app()));
+    const created = Object.entries(json.resource ?? {}).map(([type, byId]) => [type, Object.keys(byId).length]);
+    expect(Object.fromEntries(created)).toEqual({
+      azapi_resource: 1,
+      azurerm_application_insights: 1,
+      azurerm_container_app: 2,
+      azurerm_role_assignment: 3,
+      azurerm_user_assigned_identity: 2,
+    });
+    expect(Object.keys(json.data ?? {}).sort()).toEqual(['azurerm_client_config', 'azurerm_container_app_environment', 'azurerm_container_registry', 'azurerm_resource_group']);
+    const orders = app(json, 'OrdersApi');
+    expect(orders.registry).toEqual([expect.objectContaining({ server: expect.stringMatching(/data\.azurerm_container_registry\.\w+\.login_server/) })]);
+    expect(orders.ingress.ip_security_restriction.map((r: any) => r.ip_address_range)).toEqual(['20.50.1.10', '20.50.1.11']);
+    expect(envOf(orders)).toMatchObject({
+      PUBLIC_BASE_URL: 'https://apim-platform.azure-api.net/orders-mcp',
+      TABLES_ENDPOINT: 'https://stplatformdata.table.core.windows.net/',
+      AUTH_REQUIRED_SCOPES: 'user_impersonation',
+    });
+    expect(envOf(app(json, 'ChatApp')).SPA_CLIENT_ID).toBe('33333333-3333-3333-3333-333333333333');
+  });
+
+  test('synthesizes as reviewed', () => {
+    expect(synthJson(byoStack(Testing.app()))).toMatchSnapshot();
+  });
+});
