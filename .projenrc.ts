@@ -104,6 +104,17 @@ project.eslint?.addOverride({
   },
 });
 
+// Services, tests, benchmarks and examples build from dev dependencies (the services are bundled);
+// their nested package.json files only set "type": "module", so resolve dependencies at the root.
+// tsc (with bundler resolution for lib-services) already reports unresolved imports there.
+project.eslint?.addOverride({
+  files: ['lib-services/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'examples/**/*.ts'],
+  rules: {
+    'import/no-extraneous-dependencies': ['error', { devDependencies: true, peerDependencies: true, optionalDependencies: false, packageDir: ['.'] }],
+    'import/no-unresolved': 'off',
+  },
+});
+
 // vitest instead of jest; never rewrites snapshots (a mismatch or a missing snapshot fails under CI=true).
 project.testTask.reset();
 project.testTask.spawn(project.tasks.tryFind('eslint')!);

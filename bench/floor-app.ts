@@ -1,7 +1,7 @@
 // The floor of the synth benchmark: the same providers and one resource group, nothing else.
-import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
-import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { AzureadProvider } from '@cdktf/provider-azuread/lib/provider';
+import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
+import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
 import { App, TerraformStack } from 'cdktf';
 import { AzapiProvider } from '../src/azapi/provider';
 

@@ -49,7 +49,7 @@ export async function run(): Promise<Record<string, unknown>> {
       'library require() median (ms)': round(median(loads.map((l) => l.ms)), 0),
       'library load peak RSS median (MiB)': round(median(loads.map((l) => l.maxRssMiB)), 0),
       'node -e 0 median (ms)': round(nodeBaseline, 0),
-      runs: RUNS,
+      'runs': RUNS,
     };
   } finally {
     rmSync(scratch, { recursive: true, force: true });

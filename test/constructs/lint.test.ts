@@ -1,4 +1,7 @@
 import { resolve } from 'node:path';
+import * as tsParser from '@typescript-eslint/parser';
+import { Linter } from 'eslint';
+import { LegacyESLint } from 'eslint/use-at-your-own-risk';
 import { describe, expect, test } from 'vitest';
 
 // The project's eslint configuration is part of its contract: these prove its import rules fire.
@@ -7,11 +10,9 @@ const root = resolve(__dirname, '..', '..');
 // The rule as the project's .eslintrc.json configures it for that file (overrides applied), run
 // without type information so that the check stays fast.
 async function lint(code: string, filePath: string): Promise<string[]> {
-  const { LegacyESLint } = require('eslint/use-at-your-own-risk');
-  const { Linter } = require('eslint');
   const config = await new LegacyESLint({ cwd: root }).calculateConfigForFile(resolve(root, filePath));
   const linter = new Linter({ configType: 'eslintrc' });
-  linter.defineParser('ts', require('@typescript-eslint/parser'));
+  linter.defineParser('ts', tsParser as any);
   const messages = linter.verify(code, {
     parser: 'ts',
     parserOptions: { ecmaVersion: 2022, sourceType: 'module' },
