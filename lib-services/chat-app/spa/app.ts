@@ -252,7 +252,10 @@ async function start(): Promise<void> {
     account = null;
     lastResponseId = undefined;
     render();
-    msal?.logoutRedirect({ account: leaving }).catch((error: Error) => showError(`Sign-out failed: ${error.message}`));
+    // The id token tells a generic OpenID provider which client signs out, so that it
+    // honours the post-logout redirect (Entra does not need it, and accepts it).
+    msal?.logoutRedirect({ account: leaving, idTokenHint: leaving?.idToken })
+      .catch((error: Error) => showError(`Sign-out failed: ${error.message}`));
   });
 
   const response = await fetch('/api/config');

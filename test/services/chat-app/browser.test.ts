@@ -79,7 +79,7 @@ describe.skipIf(!existsSync(CHROMIUM))('the SPA in chromium', () => {
 
     // Redirect sign-in at the local OpenID provider.
     await signIn.click();
-    await page.waitForURL((u) => u.origin === oidc.issuer);
+    await expect.poll(() => new URL(page.url()).origin, { timeout: 10_000 }).toBe(oidc.issuer);
     await page.getByLabel('Username').fill('alice');
     await page.getByLabel('Password').fill('alice');
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -128,12 +128,12 @@ describe.skipIf(!existsSync(CHROMIUM))('the SPA in chromium', () => {
     expect(consoleLines.filter((l) => l.startsWith('pageerror'))).toEqual([]);
   });
 
-  it('shows an upstream refusal plainly', async () => {
+  it('shows an upstream refusal plainly, then signs out', async () => {
     const page = await newPage();
     await page.goto(chatApp.url);
     // A fresh context has no session: sign in again (the provider remembers nothing per context).
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((u) => u.origin === oidc.issuer);
+    await expect.poll(() => new URL(page.url()).origin, { timeout: 10_000 }).toBe(oidc.issuer);
     await page.getByLabel('Username').fill('bob');
     await page.getByLabel('Password').fill('bob');
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -146,5 +146,13 @@ describe.skipIf(!existsSync(CHROMIUM))('the SPA in chromium', () => {
     await page.getByRole('button', { name: 'Send' }).click();
     await expect.poll(() => page.getByRole('alert').textContent(), { timeout: 5000 }).toMatch(/may not run this agent/);
     expect(await page.locator('#message').isEnabled()).toBe(true);
+
+    // Sign out at the provider, back to the app signed out.
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect.poll(() => new URL(page.url()).origin, { timeout: 10_000 }).toBe(oidc.issuer);
+    await page.locator('#logout').click();
+    await expect.poll(() => new URL(page.url()).origin, { timeout: 10_000 }).toBe(chatApp.url);
+    await expect.poll(() => page.locator('#user').textContent(), { timeout: 10_000 }).toBe('Not signed in');
+    expect(await page.getByRole('button', { name: 'Sign in' }).isVisible()).toBe(true);
   });
 });
