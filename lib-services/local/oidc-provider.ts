@@ -201,6 +201,8 @@ export async function startLocalOidcProvider(options: LocalOidcOptions): Promise
     scopes: ['openid', 'profile', 'offline_access'],
     claims: { openid: ['sub'], profile: ['name', 'preferred_username', 'oid', 'tid'] },
     pkce: { required: () => true },
+    // CORS for the token endpoint: only the SPA's own origins.
+    clientBasedCORS: (_ctx: unknown, origin: string) => options.redirectUris.some((u) => new URL(u).origin === origin),
     ttl: { AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, Interaction: 600, Session: 8 * 3600, Grant: 8 * 3600, RefreshToken: 8 * 3600 },
     issueRefreshToken: async (_ctx: unknown, client: { grantTypeAllowed(t: string): boolean }) => client.grantTypeAllowed('refresh_token'),
     findAccount: async (_ctx: unknown, sub: string) => {

@@ -38,6 +38,8 @@ describe('intent router', () => {
     ['delete ORD-009', 'delete-order', { order_id: 'ORD-009' }],
     ['get ORD-001', 'get-order', { order_id: 'ORD-001' }],
     ['what about ord-7?', 'get-order', { order_id: 'ORD-007' }],
+    ['delete ORD-KK8CYAXCT5', 'delete-order', { order_id: 'ORD-KK8CYAXCT5' }],
+    ['get ord-kk8cyaxct5', 'get-order', { order_id: 'ORD-KK8CYAXCT5' }],
   ])('%s -> %s', (text, name, args) => {
     const routed = routeIntent(text, 'Alice');
     expect(routed?.name).toBe(name);

@@ -16,9 +16,10 @@ const call = (name: string, args: Record<string, unknown>): ToolCall => ({ id: `
 export function routeIntent(text: string, userName = 'Customer'): ToolCall | undefined {
   const said = text.trim().replace(/[.!?]+$/, '');
   const lower = said.toLowerCase();
-  const id = /\bord-(\d{1,9})\b/i.exec(said);
+  // Seed ids are ORD-001…; new ones are ORD- plus Crockford base32 (ORD-KK8CYAXCT5).
+  const id = /\bord-([0-9a-z]{1,32})\b/i.exec(said);
   if (id) {
-    const order_id = `ORD-${id[1].padStart(3, '0')}`;
+    const order_id = `ORD-${/^\d+$/.test(id[1]) ? id[1].padStart(3, '0') : id[1].toUpperCase()}`;
     if (/\b(delete|remove|cancel|drop)\b/.test(lower)) return call('delete-order', { order_id });
     const status = /\b(pending|shipped|delivered)\b/.exec(lower);
     if (status) return call('update-order', { order_id, status: status[1] });
