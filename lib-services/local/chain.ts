@@ -52,13 +52,14 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitForHealth(url: string, child: ChildProcess | undefined, timeoutMs = 20_000): Promise<void> {
+async function waitForHealth(url: string, child: ChildProcess | undefined, anyAnswer = false, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child && child.exitCode !== null) throw new Error(`exited with code ${child.exitCode} before ${url} answered`);
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
-      if (res.ok || res.status === 400) return;
+      // Azurite answers an unsigned request with an error status: any answer means it listens.
+      if (res.ok || anyAnswer) return;
     } catch { /* not listening yet */ }
     await new Promise((ok) => setTimeout(ok, 100));
   }
@@ -140,13 +141,13 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
       const port = await freePort();
       const bin = resolve('node_modules', 'azurite', 'dist', 'src', 'table', 'main.js');
       const child = spawn(process.execPath, [bin, '--tableHost', '127.0.0.1', '--tablePort', String(port),
-        '--location', join(stateDir, 'azurite'), '--skipApiVersionCheck', '--disableProductStyleUrl', '--inMemoryPersistence'], {
+        '--skipApiVersionCheck', '--disableProductStyleUrl', '--inMemoryPersistence'], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       children.set('azurite', child);
       pipeLines(child.stderr, (line) => echo('azurite', line));
       azurite = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
-      await waitForHealth(`${azurite}/Tables`, child);
+      await waitForHealth(`${azurite}/Tables`, child, true);
       storeEnv = {
         STORE: 'table',
         AZURE_STORAGE_CONNECTION_STRING: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};TableEndpoint=${azurite};`,
