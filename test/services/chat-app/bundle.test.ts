@@ -1,7 +1,7 @@
 // The contract from the built bundle: `node lib-services/dist/chat-app/server.mjs`, driven over HTTP.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FoundryStandIn, hang } from './foundry-standin.js';
+import { FoundryStandIn, hang, messageItem, streamEvents } from './foundry-standin.js';
 import { BUNDLE, ensureBundle, ROOT, startBundle, type RunningChatApp } from './support.js';
 import { readSseEvents } from '../../../lib-services/chat-app/sse.js';
 import { TestIssuer } from '../../support/issuer.js';
@@ -110,6 +110,30 @@ describe('the bundle serves the SPA and the API', () => {
     await standIn.waitFor(() => standIn.requests.length === 1);
     browser.abort();
     await pending;
+    await standIn.waitFor(() => standIn.requests[0].aborted);
+  });
+});
+
+describe('a browser that leaves mid-stream', () => {
+  it('aborts the upstream stream after the first delta was relayed', async () => {
+    standIn.next(async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (const e of streamEvents('resp_mid', [messageItem('first part, then silence')], ['first part', ', then silence']).slice(0, 5)) {
+        res.write(`event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
+      }
+    });
+    const browser = new AbortController();
+    const res = await fetch(`${chatApp.url}/api/chat`, {
+      method: 'POST',
+      headers: { authorization: await issuer.bearer(), accept: 'text/event-stream' },
+      body: JSON.stringify({ message: 'tell me a long story' }),
+      signal: browser.signal,
+    });
+    const events = readSseEvents(res.body!);
+    const first = await events.next();
+    expect(first.value).toEqual({ event: 'delta', data: '{"text":"first part"}' });
+    browser.abort();
+    await events.return(undefined).catch(() => undefined);
     await standIn.waitFor(() => standIn.requests[0].aborted);
   });
 });
