@@ -102,6 +102,9 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
   mkdirSync(stateDir, { recursive: true });
 
   const children = new Map<string, ChildProcess>();
+  // Last resort when the runner exits without stop() (Ctrl-C during start-up): no orphans.
+  const killOrphans = () => { for (const c of children.values()) c.kill('SIGTERM'); };
+  process.once('exit', killOrphans);
   const logs: LocalChain['logs'] = { 'orders-api': [], 'chat-app': [], 'agent-runtime': [] };
   let agentServer: ServerType | undefined;
   let oidc: LocalOidc | undefined;
@@ -109,6 +112,7 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
   const stopAll = async () => {
     await Promise.all([...children.values()].map((c) => stopChild(c)));
     children.clear();
+    process.off('exit', killOrphans);
     if (agentServer) await new Promise<void>((ok) => agentServer!.close(() => ok()));
     await oidc?.close();
   };

@@ -28,6 +28,10 @@ async function main() {
     console.error(`local: ${(err as Error).message}`);
     process.exit(2);
   }
+  // Ctrl-C while starting: exit, and the chain's exit hook stops the children started so far.
+  const early = () => process.exit(130);
+  process.once('SIGINT', early);
+  process.once('SIGTERM', early);
   const modelUrl = process.env.LOCAL_MODEL_URL?.trim();
   const started = Date.now();
   const chain = await startLocalChain({
@@ -51,6 +55,8 @@ async function main() {
     '',
   ].join('\n'));
 
+  process.off('SIGINT', early);
+  process.off('SIGTERM', early);
   let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
