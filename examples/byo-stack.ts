@@ -4,9 +4,10 @@ import { IdentityPropagatingAgentStack } from '../src';
 /**
  * "Bring your own everything": the stack deployed into existing infrastructure. It creates
  * only the identities, the orders table and its role, AcrPull on your registry, the two
- * apps and Application Insights; everything else is referenced.
+ * apps, Application Insights, the agent with its connections and roles, and the APIs on
+ * your API Management; everything else is referenced.
  */
-export function byoStack(scope: Construct, id = 'identity-propagating-agent-byo'): IdentityPropagatingAgentStack {
+export function byoStack(scope: Construct, id = 'identity-propagating-agent-byo', ordersApiOpenApiPath?: string): IdentityPropagatingAgentStack {
   return new IdentityPropagatingAgentStack(scope, id, {
     baseName: 'ordersbyo',
     location: 'westeurope',
@@ -29,7 +30,6 @@ export function byoStack(scope: Construct, id = 'identity-propagating-agent-byo'
     },
     containerApps: {
       existingEnvironmentName: 'cae-platform',
-      foundryProjectEndpoint: 'https://aif-platform.services.ai.azure.com/api/projects/agents',
       ordersApiPublicBaseUrl: 'https://apim-platform.azure-api.net/orders-mcp',
       ordersApiAllowedIpRanges: ['20.50.1.10', '20.50.1.11'],
       ordersApiRequiredScopes: ['user_impersonation'],
@@ -38,5 +38,14 @@ export function byoStack(scope: Construct, id = 'identity-propagating-agent-byo'
       ordersApi: { cpu: 1, minReplicas: 2, maxReplicas: 6 },
     },
     entra: { existingSpaClientId: '33333333-3333-3333-3333-333333333333' },
+    // The agent, its MCP connection and their roles are always this stack's; the account,
+    // project, model deployment and API Management are the platform's.
+    foundry: {
+      existingAccountName: 'aif-platform',
+      existingProjectName: 'agents',
+      model: { existingDeploymentName: 'gpt-4o' },
+      agentUserPrincipalIds: ['55555555-5555-5555-5555-555555555555'],
+    },
+    gateway: { existingName: 'apim-platform', ordersApiOpenApiPath },
   });
 }

@@ -7,4 +7,6 @@ export * from './storage';
 export * from './registry';
 export * from './container-apps';
 export * from './entra';
+export * from './foundry';
+export * from './gateway';
 export * from './guard';

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { AzureadProvider } from '@cdktf/provider-azuread/lib/provider';
 import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
@@ -7,6 +8,8 @@ import { AppOptions, ServiceContainerApps, ContainerAppNames } from './container
 import { ContainerAppsEnvironment, EnvironmentOptions } from './container-apps/environment';
 import { ServiceIdentities } from './container-apps/identities';
 import { EntraOptions, SpaRegistration } from './entra/spa';
+import { Foundry, FoundryOptions } from './foundry/foundry';
+import { Gateway, GatewayOptions } from './gateway/gateway';
 import { derivedUniqueSuffix, validateBaseName, validateUniqueSuffix } from './internal/naming';
 import { TerraformOutput, TerraformStack } from './internal/tf';
 import { rejectTogether } from './internal/validation';
@@ -17,19 +20,11 @@ import { AgentResourceGroup } from './resource-group/resource-group';
 import { OrdersStorage, StorageOptions } from './storage/storage';
 
 /**
- * Marks the Chat App's Foundry endpoint as not configured: the app starts, and every chat
- * answers 502, until a project endpoint is given (or the stack's Foundry part provides it).
+ * Container Apps options of the stack: the environment and the two apps. The Chat App's
+ * Foundry project endpoint comes from the stack's Foundry part (see `foundry` to use an
+ * existing account or project).
  */
-const FOUNDRY_NOT_CONFIGURED = 'https://foundry-not-configured.invalid/api/projects/not-configured';
-
-/** Container Apps options of the stack: the environment and the two apps. */
-export interface ContainerAppsOptions extends EnvironmentOptions, AppOptions {
-  /**
-   * Foundry project endpoint the Chat App calls (`FOUNDRY_PROJECT_ENDPOINT`).
-   * @default - a clearly invalid placeholder (`https://foundry-not-configured.invalid/...`) until the stack's Foundry part provides it
-   */
-  readonly foundryProjectEndpoint?: string;
-}
+export interface ContainerAppsOptions extends EnvironmentOptions, AppOptions {}
 
 /** Props of {@link IdentityPropagatingAgentStack}. */
 export interface IdentityPropagatingAgentStackProps {
@@ -95,6 +90,16 @@ export interface IdentityPropagatingAgentStackProps {
    * @default - a new single-tenant SPA registration
    */
   readonly entra?: EntraOptions;
+  /**
+   * Foundry: account, project, model deployment, the MCP connection and the agent.
+   * @default - a new AIServices account and project, gpt-4o, the agent `orders-assistant`
+   */
+  readonly foundry?: FoundryOptions;
+  /**
+   * API Management in front of the Orders API (`enabled: false` for none).
+   * @default - a new BasicV2 service with `/orders-mcp`, `/orders-api`, the RFC 9728 metadata and `/openai`
+   */
+  readonly gateway?: GatewayOptions;
 }
 
 /**
@@ -147,6 +152,16 @@ export class IdentityPropagatingAgentStack extends TerraformStack {
   public readonly chatAppPrincipalId: string;
   /** Table service endpoint of the orders table's account. */
   public readonly tablesEndpoint: string;
+  /** Foundry: account, project, model, connections and the agent. */
+  public readonly foundry: Foundry;
+  /** API Management; undefined when `gateway.enabled` is false. */
+  public readonly gateway?: Gateway;
+  /** The MCP endpoint the agent calls: `<gateway>/orders-mcp/mcp`, or the Orders API's own `/mcp` without API Management. */
+  public readonly mcpUrl: string;
+  /** Foundry project endpoint (the Chat App's FOUNDRY_PROJECT_ENDPOINT). */
+  public readonly projectEndpoint: string;
+  /** Name of the agent. */
+  public readonly agentName: string;
 
   constructor(scope: Construct, id: string, props: IdentityPropagatingAgentStackProps) {
     super(scope, id);
@@ -155,6 +170,14 @@ export class IdentityPropagatingAgentStack extends TerraformStack {
     if (props.uniqueSuffix !== undefined) validateUniqueSuffix(owner, props.uniqueSuffix);
     rejectTogether(owner, { resourceGroupName: props.resourceGroupName, existingResourceGroupName: props.existingResourceGroupName },
       'name a new resource group or an existing one, not both.');
+    const { enabled: gatewayEnabled, ...gatewayOptions } = props.gateway ?? {};
+    if (gatewayEnabled === false) {
+      for (const [key, value] of Object.entries(gatewayOptions)) {
+        if (value !== undefined) throw new Error(`${owner}: gateway.enabled is false, so gateway.${key} has nothing to configure.`);
+      }
+    }
+    rejectTogether(owner, { 'containerApps.agentName': props.containerApps?.agentName, 'foundry.agent.name': props.foundry?.agent?.name },
+      'the agent\'s name is set once, in foundry.agent.name, and the Chat App follows it.');
 
     new AzurermProvider(this, 'azurerm', {
       features: [{}],
@@ -192,6 +215,7 @@ export class IdentityPropagatingAgentStack extends TerraformStack {
     // storage and images -> SPA registration (redirect URI from the Chat App's name) ->
     // [Foundry: needs ordersApiMcpUrl] -> the apps -> [API Management: backend ordersApiFqdn].
     const apps = props.containerApps ?? {};
+    const audiences = apps.audiences ?? ['https://ai.azure.com'];
     this.containerAppsEnvironment = new ContainerAppsEnvironment(this, 'ContainerAppsEnvironment', {
       placement: this.placement,
       existingEnvironmentName: apps.existingEnvironmentName,
@@ -235,6 +259,23 @@ export class IdentityPropagatingAgentStack extends TerraformStack {
     });
     this.spaClientId = this.spa.clientId;
 
+    // Foundry: the agent targets API Management's MCP URL, known from the service name before it exists.
+    const withGateway = gatewayEnabled !== false;
+    const gatewayName = gatewayOptions.existingName ?? gatewayOptions.name ?? Gateway.defaultName(this.placement);
+    const gatewayUrl = Gateway.gatewayUrlOf(gatewayName);
+    this.mcpUrl = withGateway ? Gateway.mcpUrlOf(gatewayUrl) : this.ordersApiMcpUrl;
+    this.foundry = new Foundry(this, 'Foundry', {
+      placement: this.placement,
+      ...props.foundry,
+      agent: { ...props.foundry?.agent, name: props.foundry?.agent?.name ?? apps.agentName },
+      mcpAudience: props.foundry?.mcpAudience ?? audiences[0],
+      mcpUrl: this.mcpUrl,
+      logAnalyticsWorkspaceId: this.monitoring.logAnalyticsWorkspaceId,
+      deployerPrincipalId: client.objectId,
+    });
+    this.projectEndpoint = this.foundry.projectEndpoint;
+    this.agentName = this.foundry.agentName;
+
     this.apps = new ServiceContainerApps(this, 'ContainerApps', {
       placement: this.placement,
       ...pickAppOptions(apps),
@@ -250,17 +291,47 @@ export class IdentityPropagatingAgentStack extends TerraformStack {
       tablesEndpoint: this.tablesEndpoint,
       tableName: this.storage.tableName,
       spaClientId: this.spaClientId,
-      foundryProjectEndpoint: apps.foundryProjectEndpoint ?? FOUNDRY_NOT_CONFIGURED,
+      foundryProjectEndpoint: this.projectEndpoint,
+      agentName: this.agentName,
+      // Behind API Management the Orders API names the gateway URL in its metadata and challenges.
+      ordersApiPublicBaseUrl: apps.ordersApiPublicBaseUrl ?? (withGateway ? `${gatewayUrl}/orders-mcp` : undefined),
       applicationInsightsConnectionString: this.monitoring.applicationInsightsConnectionString,
       // The first revision finds its image, and the Orders API its table role.
       waitFor: [this.storage, ...(this.images ? [this.images] : [])],
     });
 
-    // Outputs of DESIGN section 5 that these parts provide (no secrets).
+    // API Management after the apps: its backend is the Orders API.
+    if (withGateway) {
+      this.gateway = new Gateway(this, 'Gateway', {
+        placement: this.placement,
+        ...gatewayOptions,
+        // The OpenAPI document sits beside the bundles it was generated with.
+        ordersApiOpenApiPath: gatewayOptions.ordersApiOpenApiPath
+          ?? (images.servicesDistDir !== undefined ? join(images.servicesDistDir, 'orders-api', 'openapi.json') : undefined),
+        tenantId: this.tenantId,
+        ordersApiUrl: this.ordersApiUrl,
+        audiences,
+        allowedClientIds: apps.ordersApiAllowedClientIds,
+        requiredScopes: apps.ordersApiRequiredScopes,
+        applicationInsightsId: this.monitoring.applicationInsightsId,
+        applicationInsightsConnectionString: this.monitoring.applicationInsightsConnectionString,
+        logAnalyticsWorkspaceId: this.monitoring.logAnalyticsWorkspaceId,
+        openAiEndpoint: this.foundry.openAiEndpoint,
+        cognitiveAccountId: this.foundry.accountId,
+      });
+      this.foundry.connectApiManagement({ gatewayUrl: this.gateway.gatewayUrl, apiManagementId: this.gateway.apiManagementId });
+    }
+
+    // Outputs of DESIGN section 5 (no secrets).
     new TerraformOutput(this, 'chat_app_url', { value: this.chatAppUrl, description: 'The Chat App: sign in and chat here.' });
     new TerraformOutput(this, 'spa_client_id', { value: this.spaClientId, description: 'Client id of the SPA app registration.' });
     new TerraformOutput(this, 'orders_api_url', { value: this.ordersApiUrl, description: 'The Orders API (validates every token itself).' });
-    new TerraformOutput(this, 'mcp_endpoint', { value: this.ordersApiMcpUrl, description: 'The MCP endpoint the agent calls.' });
+    new TerraformOutput(this, 'mcp_endpoint', { value: this.mcpUrl, description: 'The MCP endpoint the agent calls.' });
+    if (this.gateway) {
+      new TerraformOutput(this, 'apim_gateway_url', { value: this.gateway.gatewayUrl, description: 'API Management gateway URL.' });
+    }
+    new TerraformOutput(this, 'foundry_project_endpoint', { value: this.projectEndpoint, description: 'Foundry project endpoint (FOUNDRY_PROJECT_ENDPOINT).' });
+    new TerraformOutput(this, 'agent_name', { value: this.agentName, description: 'Name of the Foundry agent.' });
   }
 }
 

@@ -7,6 +7,8 @@ import { exampleStack } from '../../examples/stack';
 import { IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps } from '../../src';
 
 const servicesDistDir = join(__dirname, 'fixtures', 'services-dist');
+// A fixed OpenAPI document for API Management's import, so that the snapshot does not follow service changes.
+const OPENAPI_FIXTURE = join(servicesDistDir, 'orders-api', 'openapi.json');
 const base: IdentityPropagatingAgentStackProps = { baseName: 'orders', location: 'swedencentral', images: { servicesDistDir } };
 
 function stack(props: Partial<IdentityPropagatingAgentStackProps> = {}) {
@@ -65,7 +67,7 @@ describe('dependency graph', () => {
 
   test.each([
     ['example', () => synthJson(exampleStack(Testing.app(), undefined, { servicesDistDir }))],
-    ['bring your own everything', () => synthJson(byoStack(Testing.app()))],
+    ['bring your own everything', () => synthJson(byoStack(Testing.app(), undefined, OPENAPI_FIXTURE))],
   ])('%s: no cycle', (_name, synth) => {
     const graph = dependencyGraph(synth());
     expect(graph.size).toBeGreaterThan(10);
@@ -107,10 +109,10 @@ describe('wiring', () => {
     expect(app(json, 'OrdersApi').secret[0].value).toMatch(/^\$\{azurerm_application_insights\.\w+\.connection_string\}$/);
   });
 
-  test('the Foundry endpoint is a clearly marked placeholder until given', () => {
-    expect(envOf(app(synthJson(stack()), 'ChatApp')).FOUNDRY_PROJECT_ENDPOINT).toMatch(/^https:\/\/foundry-not-configured\.invalid\//);
-    const given = stack({ containerApps: { foundryProjectEndpoint: 'https://a.services.ai.azure.com/api/projects/p' } });
-    expect(envOf(app(synthJson(given), 'ChatApp')).FOUNDRY_PROJECT_ENDPOINT).toBe('https://a.services.ai.azure.com/api/projects/p');
+  test('the Foundry endpoint and agent name come from the stack\'s Foundry part', () => {
+    const chat = envOf(app(synthJson(stack()), 'ChatApp'));
+    expect(chat.FOUNDRY_PROJECT_ENDPOINT).toMatch(/^https:\/\/ai-orders-.*\.services\.ai\.azure\.com\/api\/projects\/proj-orders$/);
+    expect(chat.AGENT_NAME).toBe('orders-assistant');
   });
 
   test('the environment logs to the stack workspace', () => {
@@ -130,7 +132,7 @@ describe('wiring', () => {
     expect(resolveIn(s, s.chatAppPrincipalId)).toMatch(/Identities_ChatApp_\w+\.principal_id/);
     expect(resolveIn(s, s.spaClientId)).toMatch(/azuread_application\.\w+\.client_id/);
     expect(resolveIn(s, s.tablesEndpoint)).toMatch(/primaryEndpoints\.table/);
-    expect(Object.keys(json.output ?? {}).sort()).toEqual(['chat_app_url', 'mcp_endpoint', 'orders_api_url', 'spa_client_id']);
+    expect(Object.keys(json.output ?? {}).sort()).toEqual(['agent_name', 'apim_gateway_url', 'chat_app_url', 'foundry_project_endpoint', 'mcp_endpoint', 'orders_api_url', 'spa_client_id']);
     expect(json.output!.chat_app_url.value).toMatch(new RegExp(`^https://ca-orders-chat-app\\.${domain}$`));
     expect(json.output!.mcp_endpoint.value).toMatch(/\/mcp$/);
     expect(JSON.stringify(json.output)).not.toMatch(/connection_string|instrumentation_key|primary_access_key|\.sas/);
@@ -144,7 +146,8 @@ describe('wiring', () => {
   test('both images your own, no registry named: no registry, no AcrPull, no registry block', () => {
     const json = synthJson(stack({ images: { ordersApiImage: 'docker.io/me/o:1', chatAppImage: 'docker.io/me/c:1' } }));
     expect(resourcesOf(json, 'azurerm_container_registry')).toEqual({});
-    expect(Object.values(resourcesOf(json, 'azurerm_role_assignment')).map((r: any) => r.role_definition_name)).toEqual(['Storage Table Data Contributor']);
+    // (Foundry's and API Management's roles are by id; by name only the apps' own.)
+    expect(Object.values(resourcesOf(json, 'azurerm_role_assignment')).map((r: any) => r.role_definition_name).filter(Boolean)).toEqual(['Storage Table Data Contributor']);
     expect(app(json, 'OrdersApi').registry).toBeUndefined();
     expect(app(json, 'OrdersApi').template.container[0].image).toBe('docker.io/me/o:1');
   });
@@ -159,17 +162,27 @@ describe('wiring', () => {
 });
 
 describe('bring your own everything', () => {
-  test('creates only identities, table, roles, apps and Application Insights', () => {
-    const json = synthJson(byoStack(Testing.app()));
+  test('creates only identities, table, roles, apps, Application Insights, the agent and its connections, and APIs on the existing APIM', () => {
+    const json = synthJson(byoStack(Testing.app(), undefined, OPENAPI_FIXTURE));
     const created = Object.entries(json.resource ?? {}).map(([type, byId]) => [type, Object.keys(byId).length]);
     expect(Object.fromEntries(created)).toEqual({
-      azapi_resource: 1,
+      azapi_resource: 3, // the orders table, the MCP connection, the API Management connection
+      azapi_data_plane_resource: 1, // the agent
       azurerm_application_insights: 1,
       azurerm_container_app: 2,
-      azurerm_role_assignment: 3,
+      // table data, AcrPull x2, deployer and one agent user on the project, APIM on the account
+      azurerm_role_assignment: 6,
       azurerm_user_assigned_identity: 2,
+      azurerm_api_management_api: 5,
+      azurerm_api_management_api_diagnostic: 5,
+      azurerm_api_management_api_operation: 8,
+      azurerm_api_management_api_operation_policy: 3,
+      azurerm_api_management_api_policy: 3,
+      azurerm_api_management_logger: 1,
+      azurerm_api_management_named_value: 5,
     });
-    expect(Object.keys(json.data ?? {}).sort()).toEqual(['azurerm_client_config', 'azurerm_container_app_environment', 'azurerm_container_registry', 'azurerm_resource_group']);
+    expect(Object.keys(json.data ?? {}).sort()).toEqual(['azurerm_api_management', 'azurerm_client_config', 'azurerm_cognitive_account',
+      'azurerm_container_app_environment', 'azurerm_container_registry', 'azurerm_resource_group']);
     const orders = app(json, 'OrdersApi');
     expect(orders.registry).toEqual([expect.objectContaining({ server: expect.stringMatching(/data\.azurerm_container_registry\.\w+\.login_server/) })]);
     expect(orders.ingress.ip_security_restriction.map((r: any) => r.ip_address_range)).toEqual(['20.50.1.10', '20.50.1.11']);
@@ -182,6 +195,6 @@ describe('bring your own everything', () => {
   });
 
   test('synthesizes as reviewed', () => {
-    expect(synthJson(byoStack(Testing.app()))).toMatchSnapshot();
+    expect(synthJson(byoStack(Testing.app(), undefined, OPENAPI_FIXTURE))).toMatchSnapshot();
   });
 });

@@ -1,0 +1,158 @@
+import { join } from 'node:path';
+import { Aspects, Testing } from 'cdktf';
+import { describe, expect, test } from 'vitest';
+import { onlyResource, resolveIn, resourcesOf, synthJson, withoutMetadata } from './synth';
+import { IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps, SecurityChecks } from '../../src';
+
+// Foundry and API Management inside the whole stack: how they are wired to the other parts,
+// the switches, the outputs, and one snapshot per configuration.
+
+const servicesDistDir = join(__dirname, 'fixtures', 'services-dist');
+const base: IdentityPropagatingAgentStackProps = { baseName: 'orders', location: 'swedencentral', uniqueSuffix: 'abc123', images: { servicesDistDir } };
+
+function stack(props: Partial<IdentityPropagatingAgentStackProps> = {}) {
+  return new IdentityPropagatingAgentStack(Testing.app(), 'test', { ...base, ...props });
+}
+const envOf = (json: any, part: string) => {
+  const app = Object.entries(resourcesOf(json, 'azurerm_container_app')).find(([id]) => id.includes(part))![1] as any;
+  return Object.fromEntries(app.template.container[0].env.map((e: any) => [e.name, e.value ?? e.secret_name]));
+};
+const mcpConnection = (json: any) => (Object.values(resourcesOf(json, 'azapi_resource')) as any[]).find((r) => r.name === 'mcp-entra');
+const agent = (json: any) => onlyResource(json, 'azapi_data_plane_resource');
+
+const configurations: { [name: string]: Partial<IdentityPropagatingAgentStackProps> } = {
+  'default': {},
+  'no APIM': { gateway: { enabled: false } },
+  'existing APIM': { gateway: { existingName: 'apim-shared', existingResourceGroupName: 'rg-shared' } },
+  'existing Foundry': { foundry: { existingAccountName: 'ai-shared', existingAccountResourceGroupName: 'rg-shared', existingProjectName: 'agents', model: { existingDeploymentName: 'gpt-4o' } } },
+};
+
+describe('default: API Management fronts the Orders API', () => {
+  const s = stack({ containerApps: { ordersApiAllowedClientIds: ['spa-client'], ordersApiRequiredScopes: ['user_impersonation'] } });
+  const json = synthJson(s);
+  const GATEWAY = 'https://apim-orders-abc123.azure-api.net';
+
+  test('the connection and the agent target <gateway>/orders-mcp/mcp, known from the APIM name', () => {
+    expect(s.mcpUrl).toBe(`${GATEWAY}/orders-mcp/mcp`);
+    expect(mcpConnection(json).body.properties.target).toBe(`${GATEWAY}/orders-mcp/mcp`);
+    expect(agent(json).body.definition.tools[0].server_url).toBe(`${GATEWAY}/orders-mcp/mcp`);
+  });
+
+  test('the Chat App gets the project endpoint and agent name; the Orders API the gateway as its public base URL', () => {
+    expect(envOf(json, 'ChatApp')).toMatchObject({
+      FOUNDRY_PROJECT_ENDPOINT: 'https://ai-orders-abc123.services.ai.azure.com/api/projects/proj-orders',
+      AGENT_NAME: 'orders-assistant',
+    });
+    expect(envOf(json, 'OrdersApi').PUBLIC_BASE_URL).toBe(`${GATEWAY}/orders-mcp`);
+  });
+
+  test('APIM validates the same audiences, client ids and scopes as the Orders API', () => {
+    const orders = envOf(json, 'OrdersApi');
+    const policy = (Object.values(resourcesOf(json, 'azurerm_api_management_api_policy')) as any[]).find((p) => p.xml_content.includes('buffer-response')).xml_content;
+    expect(orders.AUTH_AUDIENCES).toBe('https://ai.azure.com');
+    expect(policy).toContain('<audience>https://ai.azure.com</audience>');
+    expect(orders.AUTH_ALLOWED_CLIENT_IDS).toBe('spa-client');
+    expect(policy).toContain('&quot;spa-client&quot;');
+    expect(orders.AUTH_REQUIRED_SCOPES).toBe('user_impersonation');
+    expect(policy).toContain('&quot;user_impersonation&quot;');
+    // ...and the UserEntraToken connection asks Foundry for a token with that audience.
+    expect(mcpConnection(json).body.properties.audience).toBe('https://ai.azure.com');
+  });
+
+  test('APIM\'s backend is the Orders API URL built from names (no reference to the app: no cycle)', () => {
+    const api = (Object.values(resourcesOf(json, 'azurerm_api_management_api')) as any[]).find((a) => a.name === 'orders-mcp');
+    expect(api.service_url).toMatch(/^https:\/\/ca-orders-orders-api\.\$\{azurerm_container_app_environment\.\w+\.default_domain\}$/);
+  });
+
+  test('role assignments: deployer and nobody else on the project; APIM on the account; the Chat App nothing on Foundry', () => {
+    const roles = Object.values(resourcesOf(json, 'azurerm_role_assignment')) as any[];
+    const onProject = roles.filter((r) => /azurerm_cognitive_account_project/.test(r.scope));
+    expect(onProject).toHaveLength(1);
+    expect(onProject[0].principal_id).toBe('${data.azurerm_client_config.ClientConfig.object_id}');
+    expect(onProject[0].role_definition_id).toMatch(/53ca6127-db72-4b80-b1b0-d745d6d5456d$/);
+    const onAccount = roles.filter((r) => /azurerm_cognitive_account\.Foundry_Account/.test(r.scope));
+    expect(onAccount).toHaveLength(1);
+    expect(onAccount[0].principal_id).toMatch(/azurerm_api_management\.Gateway_Service_\w+\.identity\[0\]\.principal_id/);
+    expect(onAccount[0].role_definition_id).toMatch(/a97b65f3-24c7-4388-baec-2e87135dc908$/);
+    const chatPrincipal = resolveIn(s, s.chatAppPrincipalId) as string;
+    for (const r of [...onProject, ...onAccount]) expect(r.principal_id).not.toBe(chatPrincipal);
+  });
+
+  test('the AI gateway connection links the project to APIM /openai', () => {
+    const conn = (Object.values(resourcesOf(json, 'azapi_resource')) as any[]).find((r) => r.name === 'apim-gateway');
+    expect(conn.body.properties).toMatchObject({ category: 'ApiManagement', authType: 'AAD', target: `${GATEWAY}/openai` });
+    expect(conn.body.properties.metadata.ResourceId).toMatch(/azurerm_api_management\.Gateway_Service_\w+\.id/);
+  });
+
+  test('outputs: MCP endpoint, gateway URL, project endpoint, agent name', () => {
+    expect(withoutMetadata(json.output)).toMatchObject({
+      mcp_endpoint: { value: `${GATEWAY}/orders-mcp/mcp` },
+      apim_gateway_url: { value: GATEWAY },
+      foundry_project_endpoint: { value: 'https://ai-orders-abc123.services.ai.azure.com/api/projects/proj-orders' },
+      agent_name: { value: 'orders-assistant' },
+    });
+  });
+});
+
+describe('switches', () => {
+  test('no APIM: the agent calls the Orders API /mcp directly; no APIM resources, no AI gateway connection', () => {
+    const s = stack({ gateway: { enabled: false } });
+    const json = synthJson(s);
+    expect(s.gateway).toBeUndefined();
+    expect(Object.keys(json.resource ?? {}).filter((t) => t.startsWith('azurerm_api_management'))).toEqual([]);
+    expect(mcpConnection(json).body.properties.target).toMatch(/^https:\/\/ca-orders-orders-api\.\$\{azurerm_container_app_environment\.\w+\.default_domain\}\/mcp$/);
+    expect(agent(json).body.definition.tools[0].server_url).toBe(mcpConnection(json).body.properties.target);
+    expect((Object.values(resourcesOf(json, 'azapi_resource')) as any[]).find((r) => r.name === 'apim-gateway')).toBeUndefined();
+    expect(`${envOf(json, 'OrdersApi').PUBLIC_BASE_URL}/mcp`).toBe(mcpConnection(json).body.properties.target);
+    expect(json.output?.apim_gateway_url).toBeUndefined();
+    expect(json.output?.mcp_endpoint.value).toBe(mcpConnection(json).body.properties.target);
+  });
+
+  test('existing APIM: the MCP URL uses its name; APIs are added to it', () => {
+    const s = stack({ gateway: { existingName: 'apim-shared', existingResourceGroupName: 'rg-shared' } });
+    const json = synthJson(s);
+    expect(resourcesOf(json, 'azurerm_api_management')).toEqual({});
+    expect(mcpConnection(json).body.properties.target).toBe('https://apim-shared.azure-api.net/orders-mcp/mcp');
+    expect(envOf(json, 'OrdersApi').PUBLIC_BASE_URL).toBe('https://apim-shared.azure-api.net/orders-mcp');
+  });
+
+  test('existing Foundry account and project: the Chat App and the agent use them', () => {
+    const json = synthJson(stack(configurations['existing Foundry']));
+    expect(resourcesOf(json, 'azurerm_cognitive_account')).toEqual({});
+    expect(resourcesOf(json, 'azurerm_cognitive_account_project')).toEqual({});
+    expect(envOf(json, 'ChatApp').FOUNDRY_PROJECT_ENDPOINT).toMatch(/\.services\.ai\.azure\.com\/api\/projects\/agents$/);
+    expect(agent(json).body.definition.model).toBe('gpt-4o');
+  });
+
+  test('agent name, instructions, model and users as props; the Chat App follows the name', () => {
+    const json = synthJson(stack({ foundry: { agent: { name: 'helper', instructions: 'Be brief.' }, model: { capacity: 10 }, agentUserPrincipalIds: ['group-1'] } }));
+    expect(envOf(json, 'ChatApp').AGENT_NAME).toBe('helper');
+    expect(agent(json)).toMatchObject({ name: 'helper', body: { definition: { instructions: 'Be brief.' } } });
+    expect(onlyResource(json, 'azurerm_cognitive_deployment').sku.capacity).toBe(10);
+    expect((Object.values(resourcesOf(json, 'azurerm_role_assignment')) as any[]).some((r) => r.principal_id === 'group-1')).toBe(true);
+    // containerApps.agentName alone names the agent too.
+    expect(agent(synthJson(stack({ containerApps: { agentName: 'other' } }))).name).toBe('other');
+  });
+
+  test('contradictions are rejected, naming the props', () => {
+    expect(() => stack({ gateway: { enabled: false, skuName: 'StandardV2_1' } })).toThrow(/gateway.enabled is false, so gateway.skuName has nothing to configure/);
+    expect(() => stack({ containerApps: { agentName: 'a' }, foundry: { agent: { name: 'b' } } }))
+      .toThrow(/containerApps.agentName and foundry.agent.name cannot be used together/);
+    expect(() => stack({ gateway: { existingName: 'a', publisherEmail: 'x@y.z' } })).toThrow(/Gateway: existingName and publisherEmail cannot be used together/);
+    expect(() => stack({ foundry: { existingProjectName: 'p' } })).toThrow(/existingProjectName needs existingAccountName/);
+  });
+});
+
+describe.each(Object.entries(configurations))('%s', (_name, props) => {
+  test('passes the security rules with zero findings', () => {
+    const s = stack(props);
+    const checks = new SecurityChecks();
+    Aspects.of(s).add(checks);
+    Testing.synth(s, true);
+    expect(checks.findings).toEqual([]);
+  });
+
+  test('synthesizes as reviewed', () => {
+    expect(synthJson(stack(props))).toMatchSnapshot();
+  });
+});
