@@ -10,8 +10,9 @@ import { ServiceIdentities } from './container-apps/identities';
 import { EntraOptions, SpaRegistration } from './entra/spa';
 import { Foundry, FoundryOptions } from './foundry/foundry';
 import { Gateway, GatewayOptions } from './gateway/gateway';
+import { SecurityChecks, SecurityChecksProps } from './guard/security-checks';
 import { derivedUniqueSuffix, validateBaseName, validateUniqueSuffix } from './internal/naming';
-import { TerraformOutput, TerraformStack } from './internal/tf';
+import { Aspects, TerraformOutput, TerraformStack } from './internal/tf';
 import { rejectTogether } from './internal/validation';
 import { Monitoring, MonitoringOptions } from './monitoring/monitoring';
 import { Placement } from './placement';
@@ -100,6 +101,11 @@ export interface IdentityPropagatingAgentStackProps {
    * @default - a new BasicV2 service with `/orders-mcp`, `/orders-api`, the RFC 9728 metadata and `/openai`
    */
   readonly gateway?: GatewayOptions;
+  /**
+   * The project's security rules, checked at synth (see README "Security rules").
+   * @default - applied; error findings fail synth
+   */
+  readonly securityChecks?: SecurityChecksProps;
 }
 
 /**
@@ -162,10 +168,15 @@ export class IdentityPropagatingAgentStack extends TerraformStack {
   public readonly projectEndpoint: string;
   /** Name of the agent. */
   public readonly agentName: string;
+  /** The security rules applied to this stack; `findings` holds the result of the latest synth. */
+  public readonly securityChecks: SecurityChecks;
 
   constructor(scope: Construct, id: string, props: IdentityPropagatingAgentStackProps) {
     super(scope, id);
     const owner = 'IdentityPropagatingAgentStack';
+    // Secure by default: every resource of the stack, the user's included, is checked at synth.
+    this.securityChecks = new SecurityChecks(props.securityChecks);
+    Aspects.of(this).add(this.securityChecks);
     validateBaseName(owner, props.baseName);
     if (props.uniqueSuffix !== undefined) validateUniqueSuffix(owner, props.uniqueSuffix);
     rejectTogether(owner, { resourceGroupName: props.resourceGroupName, existingResourceGroupName: props.existingResourceGroupName },
