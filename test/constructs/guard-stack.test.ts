@@ -80,6 +80,25 @@ describe('the library passes its own rules', () => {
   });
 });
 
+describe('the rules see the library\'s own resources as they synthesize', () => {
+  // Break one setting of a library resource through an escape hatch: the matching rule must fire on it.
+  const breaks: Array<[string, string, (r: any) => boolean, string, unknown]> = [
+    ['IPA-ACR1', 'azurerm_container_registry', () => true, 'admin_enabled', true],
+    ['IPA-ST5', 'azapi_resource', (r) => /\/Storage\/Account$/.test(r.node.path), 'body.properties.allowSharedKeyAccess', true],
+    ['IPA-AI1', 'azurerm_cognitive_account', () => true, 'local_auth_enabled', true],
+    ['IPA-CA2', 'azurerm_container_app', () => true, 'ingress.allow_insecure_connections', true],
+    ['IPA-APIM1', 'azurerm_api_management_diagnostic', () => true, 'frontend_request.headers_to_log', ['Authorization']],
+    ['IPA-APIM3', 'azurerm_api_management_api_policy', (r) => r.node.id === 'OrdersMcpPolicy', 'xml_content', '<policies><inbound><base /></inbound></policies>'],
+  ];
+  test.each(breaks)('%s', (rule, type, which, path, value) => {
+    const stack = exampleStack(Testing.app(), undefined, { servicesDistDir });
+    const target = stack.node.findAll().find((c: any) => c.terraformResourceType === type && which(c)) as any;
+    target.addOverride(path, value);
+    expect(() => Testing.synth(stack, true)).toThrow(new RegExp(rule));
+    expect(stack.securityChecks.findings.map((f) => f.ruleId)).toContain(rule);
+  });
+});
+
 describe('the stack applies the rules by default', () => {
   // A user's resource beside the library's is judged too.
   async function withAdminRegistry(props: Partial<IdentityPropagatingAgentStackProps> = {}) {
