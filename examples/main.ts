@@ -3,7 +3,7 @@
 import { App } from 'cdktf';
 import { exampleStack } from './stack';
 
-// skipValidation: synth must not need a terraform binary on the machine.
-const app = new App({ outdir: 'cdktf.out', skipValidation: true });
+// Validations run on synth: the stack's security rules fail it on any error finding.
+const app = new App({ outdir: 'cdktf.out' });
 exampleStack(app);
 app.synth();
