@@ -376,5 +376,6 @@ function readOpenApiDocument(path: string): string {
   if (typeof document?.openapi !== 'string' || typeof document?.paths !== 'object') {
     throw new Error(`Gateway: ${path} is not an OpenAPI document (no "openapi" version or "paths").`);
   }
-  return text;
+  // Literal text for Terraform: `${` and `%{` would otherwise start an interpolation or a directive.
+  return text.replace(/\$\{/g, '$$${').replace(/%\{/g, '%%{');
 }

@@ -204,6 +204,13 @@ describe('/orders-api', () => {
     expect(byName(json, 'azurerm_api_management_api', 'orders-api').import.content_value).toBe(readFileSync(shipped, 'utf8'));
   });
 
+  test('Terraform template sequences in the document stay literal', () => {
+    const path = join(dir, 'templated.json');
+    writeFileSync(path, JSON.stringify({ openapi: '3.1.0', paths: {}, info: { description: 'costs ${price} %{if x}' } }));
+    const { json } = build({ ordersApiOpenApiPath: path });
+    expect(byName(json, 'azurerm_api_management_api', 'orders-api').import.content_value).toContain('costs $${price} %%{if x}');
+  });
+
   test('a missing or malformed document fails the synth with a clear message', () => {
     expect(() => build({ ordersApiOpenApiPath: join(dir, 'nope.json') })).toThrow(/nope.json does not exist: run `npm run build:services`/);
     const bad = join(dir, 'bad.json');
