@@ -1,13 +1,15 @@
-/** The Orders API as a Hono app: config, store, verifier and logger are injected. */
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+/**
+ * The Orders API as a Hono app: config, store, verifier and logger are injected.
+ *
+ * Start-up stays cheap: zod (our schemas), the MCP SDK (with its own zod copies and ajv) and the
+ * OpenAPI generator are imported on first use (first body to validate, first /mcp, first
+ * /openapi.json). The bundle keeps them in separate chunks; the first such request pays the load.
+ */
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import type { OrdersConfig } from './config.js';
-import { createMcpServer } from './mcp.js';
-import { API_VERSION, buildOpenApiDocument } from './openapi.js';
-import { CreateOrderRequest, describeZodError, UpdateOrderRequest } from './schemas.js';
 import { DomainError, OrderService } from './service.js';
 import type { OrderStore } from './store.js';
 import {
@@ -39,17 +41,35 @@ function methodNotAllowed(allow: string) {
   };
 }
 
+type Schemas = typeof import('./schemas.js');
+
+/** One import per process, shared by concurrent callers; a failed import is retried next time. */
+function lazy<T>(load: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => (pending ??= load().catch((err: unknown) => {
+    pending = undefined;
+    throw err;
+  }));
+}
+
+const loadSchemas = lazy(() => import('./schemas.js'));
+const loadMcp = lazy(() => import('./mcp.js'));
+const loadOpenApi = lazy(() => import('./openapi.js'));
+
 /** Parses a JSON body against a schema; a DomainError names the field on failure. */
-async function parseBody<T extends z.ZodType>(c: Ctx, schema: T): Promise<z.output<T>> {
+async function parseBody<T extends z.ZodType>(c: Ctx, pick: (schemas: Schemas) => T): Promise<z.output<T>> {
   let raw: unknown;
   try {
     raw = JSON.parse(await c.req.text());
   } catch {
     throw new DomainError('invalid_request', 'body: must be a JSON object');
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new DomainError('invalid_request', 'body: must be a JSON object');
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new DomainError('invalid_request', describeZodError(parsed.error));
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new DomainError('invalid_request', 'body: must be a JSON object');
+  }
+  const schemas = await loadSchemas();
+  const parsed = pick(schemas).safeParse(raw);
+  if (!parsed.success) throw new DomainError('invalid_request', schemas.describeZodError(parsed.error));
   return parsed.data;
 }
 
@@ -73,7 +93,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get('/health', (c) => c.json({ status: 'healthy' }));
   app.all('/health', methodNotAllowed('GET'));
 
-  app.get('/openapi.json', (c) => c.json(buildOpenApiDocument({ serverUrl: base(c) })));
+  app.get('/openapi.json', async (c) => c.json((await loadOpenApi()).buildOpenApiDocument({ serverUrl: base(c) })));
   app.all('/openapi.json', methodNotAllowed('GET'));
 
   // RFC 9728: `resource` is exactly the URL clients use.
@@ -100,7 +120,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   orders.use(restAuth, limit);
   orders.get('/', async (c) => c.json(await service.list(c.var.principal)));
   orders.post('/', async (c) => {
-    const input = await parseBody(c, CreateOrderRequest);
+    const input = await parseBody(c, (s) => s.CreateOrderRequest);
     const { order, etag } = await service.create(c.var.principal, input, ctxOf(c));
     c.header('ETag', etag);
     c.header('Location', `/orders/${order.id}`);
@@ -113,7 +133,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return c.json(order);
   });
   orders.put('/:id', async (c) => {
-    const patch = await parseBody(c, UpdateOrderRequest);
+    const patch = await parseBody(c, (s) => s.UpdateOrderRequest);
     const { order, etag } = await service.update(c.var.principal, c.req.param('id'), patch, c.req.header('if-match'), ctxOf(c));
     c.header('ETag', etag);
     return c.json(order);
@@ -127,18 +147,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   // MCP Streamable HTTP, stateless: a fresh server and transport per POST; GET/DELETE have no session to serve.
   app.use('/mcp', mcpAuth, limit);
-  app.post('/mcp', async (c) => {
-    const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    const principal = c.var.principal;
-    const server = createMcpServer(service, principal, ctxOf(c), API_VERSION);
-    await server.connect(transport);
-    try {
-      const { token, clientId, scopes, expiresAt, oid } = principal;
-      return await transport.handleRequest(c.req.raw, { authInfo: { token, clientId, scopes, expiresAt, extra: { oid } } });
-    } finally {
-      void server.close();
-    }
-  });
+  app.post('/mcp', async (c) => (await loadMcp()).handleMcpRequest(c.req.raw, service, c.var.principal, ctxOf(c)));
   app.all('/mcp', methodNotAllowed('POST'));
 
   return app;

@@ -1,7 +1,13 @@
-/** The MCP face of the Orders API: one stateless server per request, acting as the verified caller. */
+/**
+ * The MCP face of the Orders API: one stateless server per request, acting as the verified caller.
+ * app.ts imports this module on the first /mcp request, so the MCP SDK (with its own zod copies
+ * and ajv) and our zod schemas stay off the service's start-up path.
+ */
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { API_VERSION } from './openapi.js';
 import { createOrderShape, orderIdSchema, updateOrderShape } from './schemas.js';
 import { DomainError, type CallContext, type OrderService } from './service.js';
 import type { Principal } from '../shared/auth/index.js';
@@ -95,4 +101,17 @@ export function createMcpServer(service: OrderService, principal: Principal, ctx
   }, async () => ok({ status: 'healthy' }, { status: 'healthy' }));
 
   return server;
+}
+
+/** Serves one MCP Streamable HTTP POST, stateless: a fresh server and transport per request. */
+export async function handleMcpRequest(request: Request, service: OrderService, principal: Principal, ctx: CallContext): Promise<Response> {
+  const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+  const server = createMcpServer(service, principal, ctx, API_VERSION);
+  await server.connect(transport);
+  try {
+    const { token, clientId, scopes, expiresAt, oid } = principal;
+    return await transport.handleRequest(request, { authInfo: { token, clientId, scopes, expiresAt, extra: { oid } } });
+  } finally {
+    void server.close();
+  }
 }

@@ -3,14 +3,9 @@
  * MCP tool input schemas all derive from these zod schemas.
  */
 import { z } from 'zod';
+import { MAX_QUANTITY, ORDER_ID_PATTERN, ORDER_STATUSES, type UpdatableField } from './model.js';
 
-export const ORDER_STATUSES = ['pending', 'shipped', 'delivered'] as const;
-export type OrderStatus = (typeof ORDER_STATUSES)[number];
-
-/** Seed ids are `ORD-001`; new ids are `ORD-` plus 10 random base-32 characters. */
-export const ORDER_ID_PATTERN = /^ORD-[0-9A-Z]{3,32}$/;
-
-const MAX_QUANTITY = 100_000;
+export { ORDER_ID_PATTERN, ORDER_STATUSES, UPDATABLE_FIELDS, type OrderStatus } from './model.js';
 
 function text(field: string, description: string) {
   const error = `${field} must be a string of 1 to 200 characters (after trimming)`;
@@ -39,14 +34,13 @@ export const createOrderShape = {
 export const CreateOrderRequest = z.object(createOrderShape).describe('A new order; the caller becomes its owner');
 export type CreateOrderInput = z.output<typeof CreateOrderRequest>;
 
-/** Fields a client may change; at least one must be present. */
+/** Fields a client may change (exactly UPDATABLE_FIELDS of model.ts); at least one must be present. */
 export const updateOrderShape = {
   customer_name: customerNameSchema.optional(),
   product: productSchema.optional(),
   quantity: quantitySchema.optional(),
   status: statusSchema.optional(),
-};
-export const UPDATABLE_FIELDS = Object.keys(updateOrderShape) as (keyof typeof updateOrderShape)[];
+} satisfies Record<UpdatableField, z.ZodType>;
 export const UpdateOrderRequest = z.object(updateOrderShape).describe('A partial update: only the fields sent change');
 export type UpdateOrderInput = z.output<typeof UpdateOrderRequest>;
 

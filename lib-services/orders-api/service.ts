@@ -1,5 +1,6 @@
 /** Order operations as the caller: ownership, ETags and audit, shared by REST and MCP. */
-import { ORDER_ID_PATTERN, UPDATABLE_FIELDS, type CreateOrderInput, type Order, type UpdateOrderInput } from './schemas.js';
+import { ORDER_ID_PATTERN, UPDATABLE_FIELDS } from './model.js';
+import type { CreateOrderInput, Order, UpdateOrderInput } from './schemas.js';
 import { IdTakenError, newOrderId, VersionMismatchError, type OrderStore, type StoredOrder } from './store.js';
 import type { Principal } from '../shared/auth/index.js';
 import type { Logger } from '../shared/observability.js';

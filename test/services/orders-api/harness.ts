@@ -18,7 +18,13 @@ export interface TestService {
 }
 
 /** Admin is carol; the seed owner is alice. */
-export async function startService(issuer: TestIssuer, options: { env?: Record<string, string>; store?: OrderStore; seed?: boolean } = {}): Promise<TestService> {
+export interface StartOptions {
+  env?: Record<string, string>;
+  store?: OrderStore;
+  seed?: boolean;
+}
+
+export async function startService(issuer: TestIssuer, options: StartOptions = {}): Promise<TestService> {
   const config = ordersConfigFromEnv({ ...issuer.env(), ORDERS_ADMIN_OIDS: USERS.carol.oid, PORT: '0', ...options.env });
   const store = options.store ?? new MemoryOrderStore();
   if (options.seed ?? true) await seedOrders(store, USERS.alice.oid);

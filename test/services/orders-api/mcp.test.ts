@@ -18,7 +18,12 @@ async function connect(user: TestUser): Promise<Client> {
   return client;
 }
 
-type ToolResult = { isError?: boolean; structuredContent?: Record<string, unknown>; content: { type: string; text?: string }[]; _meta?: Record<string, unknown> };
+type ToolResult = {
+  isError?: boolean;
+  structuredContent?: Record<string, unknown>;
+  content: { type: string; text?: string }[];
+  _meta?: Record<string, unknown>;
+};
 const call = async (c: Client, name: string, args: Record<string, unknown> = {}) => (await c.callTool({ name, arguments: args })) as ToolResult;
 
 beforeAll(async () => {
