@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ContainerRegistry } from '@cdktf/provider-azurerm/lib/container-registry';
 import { Testing } from 'cdktf';
 import { describe, expect, test } from 'vitest';
 import { byoStack } from '../../examples/byo-stack';
@@ -103,7 +104,6 @@ describe('the stack applies the rules by default', () => {
   // A user's resource beside the library's is judged too.
   async function withAdminRegistry(props: Partial<IdentityPropagatingAgentStackProps> = {}) {
     const stack = new IdentityPropagatingAgentStack(Testing.app(), 'test', { ...base, ...props });
-    const { ContainerRegistry } = await import('@cdktf/provider-azurerm/lib/container-registry');
     new ContainerRegistry(stack, 'Mine', { name: 'acrmine', location: 'swedencentral', resourceGroupName: 'rg', sku: 'Basic', adminEnabled: true });
     return stack;
   }
