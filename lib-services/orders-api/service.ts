@@ -182,6 +182,7 @@ export class OrderService {
         audit: true,
         request_id: ctx.requestId,
         caller_oid: p.oid,
+        token_id: p.tokenId,
         admin: this.isAdmin(p) || undefined,
         operation,
         order_id: id !== undefined && ORDER_ID_PATTERN.test(id) ? id : undefined,

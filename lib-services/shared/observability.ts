@@ -62,7 +62,7 @@ export function requestContext(logger: Logger): MiddlewareHandler<{ Variables: R
     await next();
     c.res.headers.set('X-Request-ID', requestId);
     c.res.headers.set('traceparent', `00-${traceId}-${spanId}-${parent?.flags ?? '01'}`);
-    const principal = (c.var as { principal?: { oid: string } }).principal;
+    const principal = (c.var as { principal?: { oid: string; tokenId?: string } }).principal;
     const status = c.res.status;
     logger.log(status >= 500 ? 'error' : 'info', 'request', {
       request_id: requestId,
@@ -74,6 +74,8 @@ export function requestContext(logger: Logger): MiddlewareHandler<{ Variables: R
       status,
       duration_ms: Math.round((performance.now() - started) * 100) / 100,
       caller_oid: principal?.oid,
+      // Which token reached the service (its id, never the token): proves passthrough end to end.
+      token_id: principal?.tokenId,
     });
   });
 }

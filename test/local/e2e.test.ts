@@ -147,14 +147,18 @@ describe.skipIf(!ready)('local identity chain in Chromium', () => {
       // The runtime forwarded a token the browser obtained (same jti): passthrough, not a new token.
       const owner = browserTokens.get(call.token_jti);
       expect(owner, `tool call ${call.tool} carried an unknown token`).toBeDefined();
-      // The Orders API validated that token and saw that user's oid on every MCP request of the call.
+      // The Orders API validated that very token (its own log names the same jti) and saw that user's oid.
       const requests = orders.filter((l) => l.msg === 'request' && l.request_id === call.orders_request_id);
       expect(requests.length).toBeGreaterThan(0);
-      for (const r of requests) expect({ path: r.path, caller_oid: r.caller_oid }).toEqual({ path: '/mcp', caller_oid: owner!.oid });
+      for (const r of requests) {
+        expect({ path: r.path, caller_oid: r.caller_oid, token_id: r.token_id }).toEqual({ path: '/mcp', caller_oid: owner!.oid, token_id: call.token_jti });
+      }
     }
     const oidOf = (u: string) => chain.users.find((x) => x.username === u)!.oid;
     const audit = orders.filter((l) => l.audit)
       .map((l) => ({ operation: l.operation, caller_oid: l.caller_oid, order_id: l.order_id, outcome: l.outcome }));
+    // Every write was done with a token the browser obtained for alice.
+    for (const line of orders.filter((l) => l.audit)) expect(browserTokens.get(line.token_id)?.username).toBe('alice');
     expect(audit).toEqual([
       { operation: 'create', caller_oid: oidOf('alice'), order_id: createdId, outcome: 'success' },
       { operation: 'delete', caller_oid: oidOf('alice'), order_id: createdId, outcome: 'success' },

@@ -14,6 +14,8 @@ export interface Principal {
   scopes: string[];
   /** `exp`, seconds since the epoch. */
   expiresAt: number;
+  /** The token's own id (`jti`, or Entra's `uti`): an identifier, safe to log, unlike the token. */
+  tokenId?: string;
   /** The raw bearer token, kept only to pass on; NEVER logged. */
   token: string;
 }
@@ -275,6 +277,7 @@ export function createTokenVerifier(settings: AuthSettings, options: TokenVerifi
       clientId,
       scopes,
       expiresAt: payload.exp!,
+      tokenId: claimString(payload, 'jti') ?? claimString(payload, 'uti'),
       token,
     };
   }
