@@ -22,7 +22,7 @@ export function validateUniqueSuffix(owner: string, suffix: string): void {
  * group (the Terraform counterpart of Bicep's uniqueString(resourceGroup().id)).
  */
 export function derivedUniqueSuffix(subscriptionId: string, resourceGroupName: string): string {
-  return Fn.substr(Fn.sha1(`${subscriptionId}/${resourceGroupName}`), 0, 6);
+  return Fn.substr(Fn.sha1(Fn.join('/', [subscriptionId, resourceGroupName])), 0, 6);
 }
 
 /** `<prefix><base><suffix>` with hyphens removed, for names that allow only letters and digits. */

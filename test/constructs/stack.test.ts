@@ -66,7 +66,7 @@ describe('names', () => {
 
   test('the unique suffix derives from subscription and resource group by default', () => {
     const s = stack();
-    expect(resolveIn(s, s.placement.uniqueSuffix)).toMatch(/substr\(sha1\(".*subscription_id.*\/.*azurerm_resource_group.*"\), 0, 6\)/);
+    expect(resolveIn(s, s.placement.uniqueSuffix)).toMatch(/substr\(sha1\(join\("\/", \[data\.azurerm_client_config\.\w+\.subscription_id, azurerm_resource_group\.\w+\.name\]\)\), 0, 6\)/);
     expect(stack({ uniqueSuffix: 'x1y2z3' }).placement.uniqueSuffix).toBe('x1y2z3');
     expect(() => stack({ uniqueSuffix: 'NO!' })).toThrow(/uniqueSuffix "NO!" is invalid/);
   });
