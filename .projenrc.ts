@@ -57,8 +57,9 @@ const project = new cdktf.ConstructLibraryCdktf({
     compilerOptions: {},
     exclude: ['services/**', 'local/**', 'support/**'],
   },
-  gitignore: ['/.tools/', 'cdktf.out/', '/lib-services/dist/', '/.local/', '/coverage/', '.gen/', '*.pem', '*.key'],
-  npmignoreEnabled: true,
+  gitignore: ['/.tools/', '/.bench-out/', 'cdktf.out/', '/lib-services/dist/', '/.local/', '/coverage/', '.gen/', '*.pem', '*.key'],
+  // The package contents are an allow-list (package.json "files"), not an ignore list.
+  npmignoreEnabled: false,
   eslintOptions: {
     dirs: ['src'],
     devdirs: ['test', 'examples', 'bench', 'lib-services'],
@@ -69,9 +70,9 @@ const project = new cdktf.ConstructLibraryCdktf({
 project.package.addEngine('node', '>=24.0.0');
 new (require('projen').TextFile)(project, '.nvmrc', { lines: ['24'] });
 
-// The services ship as prebuilt bundles inside the npm package, not as sources.
-project.npmignore?.exclude('/lib-services/', '/examples/', '/bench/', '/docs/', '/scripts/', '/.tools/', '/.ci/', 'vitest.config.mts');
-project.npmignore?.include('/lib-services/dist/');
+// What the npm package holds: the compiled library, its jsii assembly and docs, and the services
+// as prebuilt bundles (the image build contexts), never their sources, tests or local state.
+project.package.addField('files', ['lib/**/*.js', 'lib/**/*.d.ts', '.jsii', 'API.md', 'lib-services/dist/**']);
 
 const LIB_INDEXES = ['@cdktf/provider-azurerm/lib', '@cdktf/provider-azurerm/lib/index', '@cdktf/provider-azuread/lib', '@cdktf/provider-azuread/lib/index']
   .map((name) => ({ name, message: 'Import a resource module (lib/<resource>), not the lib index.' }));

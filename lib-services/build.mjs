@@ -2,7 +2,7 @@
 // plain `node`, no node_modules), a Dockerfile and static files. This folder is the image
 // build context that the constructs upload and build inside Azure, and it ships in the npm package.
 import { build } from 'esbuild';
-import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -43,9 +43,23 @@ function dockerfile(port) {
 
 export async function buildService(service, { minify = true } = {}) {
   const src = join(root, service.name);
-  const out = join(dist, service.name);
-  rmSync(out, { recursive: true, force: true });
+  const target = join(dist, service.name);
+  // Build beside the live folder, then swap it in: a reader (a test, a synth, npm pack) never
+  // sees a half-written context, and concurrent builds of the same service do not collide.
+  const out = join(dist, `.building-${service.name}-${process.pid}-${Date.now()}`);
   mkdirSync(out, { recursive: true });
+  try {
+    await writeService(service, src, out, minify);
+    const old = join(dist, `.old-${service.name}-${process.pid}-${Date.now()}`);
+    if (existsSync(target)) renameSync(target, old);
+    renameSync(out, target);
+    rmSync(old, { recursive: true, force: true });
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}
+
+async function writeService(service, src, out, minify) {
   await build({
     // Splitting keeps lazily imported code (e.g. the Azure Monitor exporter) in separate chunks,
     // off the start-up path of services that never load it.

@@ -92,11 +92,21 @@ export function contextArchive(root: string): ContextArchive {
   const recordPad = (RECORD - (tar.length % RECORD)) % RECORD;
   if (recordPad) tar = Buffer.concat([tar, Buffer.alloc(recordPad, 0)]);
 
-  // Fast compression: synth time matters more than a few hundred KB of upload.
-  const gzip = gzipSync(tar, { level: 1 });
-  // The gzip header's MTIME is 0 already; its OS byte depends on the platform zlib was built for.
-  gzip[9] = 255;
-  return { gzip, sha256: createHash('sha256').update(tar).digest('hex') };
+  const sha256 = createHash('sha256').update(tar).digest('hex');
+  let gzip: Buffer | undefined;
+  return {
+    sha256,
+    // Compressed on first use only: a context already staged under its hash is not compressed again.
+    get gzip() {
+      if (!gzip) {
+        // Fast compression: synth time matters more than a few hundred KB of upload.
+        gzip = gzipSync(tar, { level: 1 });
+        // The gzip header's MTIME is 0 already; its OS byte depends on the platform zlib was built for.
+        gzip[9] = 255;
+      }
+      return gzip;
+    },
+  };
 }
 
 const cache = new Map<string, { signature: string; archive: ContextArchive }>();

@@ -12,7 +12,7 @@ import { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
 import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
 import { Construct } from 'constructs';
 import { alphanumericName } from '../internal/naming';
-import { cachedContextArchive } from '../internal/tar';
+import { cachedContextArchive, ContextArchive } from '../internal/tar';
 import { AssetType, Fn, TerraformAsset } from '../internal/tf';
 import { rejectTogether } from '../internal/validation';
 import { Placement } from '../placement';
@@ -212,7 +212,7 @@ export class ImageRegistry extends Construct {
     }
     const archive = cachedContextArchive(folder);
     const tag = archive.sha256.slice(0, 12);
-    const staged = stage(service, archive.sha256, archive.gzip);
+    const staged = stage(service, archive);
     const id = pascal(service);
 
     const asset = new TerraformAsset(this, `${id}Context`, { path: staged, type: AssetType.FILE, assetHash: tag });
@@ -261,13 +261,13 @@ function defaultServicesDistDir(): string {
 }
 
 /** Writes the archive to a content-addressed staging folder (atomic, so concurrent synths agree). */
-function stage(service: Service, sha256: string, gzip: Buffer): string {
-  const dir = join(tmpdir(), 'cdktf-identity-propagating-agent', 'build-contexts', sha256);
+function stage(service: Service, archive: ContextArchive): string {
+  const dir = join(tmpdir(), 'cdktf-identity-propagating-agent', 'build-contexts', archive.sha256);
   const file = join(dir, `${service}.tar.gz`);
   if (!existsSync(file)) {
     mkdirSync(dir, { recursive: true });
     const temporary = `${file}.${process.pid}.tmp`;
-    writeFileSync(temporary, gzip);
+    writeFileSync(temporary, archive.gzip);
     renameSync(temporary, file);
   }
   return file;

@@ -1,9 +1,15 @@
+import { join } from 'node:path';
 import { App, Testing } from 'cdktf';
 import { describe, expect, test } from 'vitest';
 import { onlyResource, resolveIn, resourcesOf, synthJson } from './synth';
 import { IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps } from '../../src';
 
-const base: IdentityPropagatingAgentStackProps = { baseName: 'orders', location: 'swedencentral' };
+// Image build contexts from a fixture: construct tests never depend on (or race with) the real bundles.
+const base: IdentityPropagatingAgentStackProps = {
+  baseName: 'orders',
+  location: 'swedencentral',
+  images: { servicesDistDir: join(__dirname, 'fixtures', 'services-dist') },
+};
 
 function stack(props: Partial<IdentityPropagatingAgentStackProps> = {}) {
   return new IdentityPropagatingAgentStack(Testing.app(), 'test', { ...base, ...props });
