@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
+import { AzapiResourceBase } from './base';
 import { AzapiCommonProps, commonAttributes } from './common';
-import { AZAPI_VERSION_CONSTRAINT } from './provider';
 import { compact } from '../internal/compact';
-import { TerraformMetaArguments, TerraformResource, Token } from '../internal/tf';
+import { TerraformMetaArguments } from '../internal/tf';
 
 /**
  * Arguments of `azapi_data_plane_resource` (azapi 2.x), e.g. a Foundry agent
@@ -18,32 +18,14 @@ export interface AzapiDataPlaneResourceProps extends AzapiCommonProps, Terraform
 }
 
 /** Typed `azapi_data_plane_resource`: data-plane objects such as Foundry agents. */
-export class AzapiDataPlaneResource extends TerraformResource {
+export class AzapiDataPlaneResource extends AzapiResourceBase {
   public static readonly tfResourceType = 'azapi_data_plane_resource';
 
   private readonly props: AzapiDataPlaneResourceProps;
 
   constructor(scope: Construct, id: string, props: AzapiDataPlaneResourceProps) {
-    super(scope, id, {
-      terraformResourceType: 'azapi_data_plane_resource',
-      terraformGeneratorMetadata: { providerName: 'azapi', providerVersionConstraint: AZAPI_VERSION_CONSTRAINT },
-      provider: props.provider,
-      dependsOn: props.dependsOn,
-      count: props.count,
-      lifecycle: props.lifecycle,
-      forEach: props.forEach,
-    });
+    super(scope, id, 'azapi_data_plane_resource', props);
     this.props = props;
-  }
-
-  /** The data-plane resource id. */
-  public get id(): string {
-    return this.getStringAttribute('id');
-  }
-
-  /** A value of the response, exported through `responseExportValues`. */
-  public outputValue(path: string): string {
-    return Token.asString(this.interpolationForAttribute(`output.${path}`));
   }
 
   protected synthesizeAttributes(): { [name: string]: any } {

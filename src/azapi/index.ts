@@ -1,3 +1,4 @@
+export * from './base';
 export * from './common';
 export * from './provider';
 export * from './resource';

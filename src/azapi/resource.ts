@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
+import { AzapiResourceBase } from './base';
 import { AzapiCommonProps, commonAttributes } from './common';
-import { AZAPI_VERSION_CONSTRAINT } from './provider';
 import { compact } from '../internal/compact';
-import { TerraformMetaArguments, TerraformResource, Token } from '../internal/tf';
+import { TerraformMetaArguments } from '../internal/tf';
 
 /** Managed identity block of an `azapi_resource`. */
 export interface AzapiIdentity {
@@ -49,32 +49,14 @@ export interface AzapiResourceProps extends AzapiCommonProps, TerraformMetaArgum
 }
 
 /** Typed `azapi_resource`: any ARM resource type, created with a JSON body. */
-export class AzapiResource extends TerraformResource {
+export class AzapiResource extends AzapiResourceBase {
   public static readonly tfResourceType = 'azapi_resource';
 
   private readonly props: AzapiResourceProps;
 
   constructor(scope: Construct, id: string, props: AzapiResourceProps) {
-    super(scope, id, {
-      terraformResourceType: 'azapi_resource',
-      terraformGeneratorMetadata: { providerName: 'azapi', providerVersionConstraint: AZAPI_VERSION_CONSTRAINT },
-      provider: props.provider,
-      dependsOn: props.dependsOn,
-      count: props.count,
-      lifecycle: props.lifecycle,
-      forEach: props.forEach,
-    });
+    super(scope, id, 'azapi_resource', props);
     this.props = props;
-  }
-
-  /** The resource id. */
-  public get id(): string {
-    return this.getStringAttribute('id');
-  }
-
-  /** A value of the response, exported through `responseExportValues`, e.g. `properties.endpoint`. */
-  public outputValue(path: string): string {
-    return Token.asString(this.interpolationForAttribute(`output.${path}`));
   }
 
   protected synthesizeAttributes(): { [name: string]: any } {
