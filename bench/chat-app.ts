@@ -5,12 +5,13 @@
  *   (target: at most 2x), median of interleaved runs; a floor server using the same Node built-ins gives context.
  * Run alone with `npx tsx bench/chat-app.ts`.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
+import { coldStartMs } from './cold-start.js';
 import { median, round } from './stats.js';
 
 const root = join(import.meta.dirname, '..');
@@ -28,31 +29,6 @@ async function freePort(): Promise<number> {
   const port = (server.address() as { port: number }).port;
   await new Promise<void>((ok) => server.close(() => ok()));
   return port;
-}
-
-/** Spawn to exit (baseline) or spawn to the first 200 from /health. */
-async function coldStartMs(args: string[], env: Record<string, string>, healthUrl?: string): Promise<number> {
-  const started = performance.now();
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'ignore' });
-  const exited = new Promise((r) => child.once('exit', r));
-  if (!healthUrl) {
-    await exited;
-    return performance.now() - started;
-  }
-  try {
-    for (;;) {
-      if (child.exitCode !== null) throw new Error('chat-app exited before it was healthy');
-      try {
-        if ((await fetch(healthUrl)).ok) return performance.now() - started;
-      } catch {
-        // not listening yet
-      }
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  } finally {
-    child.kill('SIGKILL');
-    await exited;
-  }
 }
 
 export async function run(): Promise<Record<string, unknown>> {
@@ -78,7 +54,7 @@ export async function run(): Promise<Record<string, unknown>> {
   const floorServer = ['--input-type=module', '-e', [
     "import { createServer } from 'node:http'; import 'node:http2'; import { webcrypto } from 'node:crypto';",
     'void globalThis.Response; void webcrypto.subtle;',
-    `createServer((q, s) => s.end('ok')).listen(${port}, '127.0.0.1');`,
+    `createServer((q, s) => s.end('ok')).listen(${port}, '127.0.0.1', () => console.log('listening'));`,
   ].join(' ')];
   const baseline: number[] = [];
   const floor: number[] = [];

@@ -11,7 +11,7 @@
  * - the first MCP call after a cold start (the MCP SDK and zod are loaded on that call);
  * - bundle size: the entry, and what start-up evaluates (the entry plus the chunks it imports statically).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { constants, generateKeyPairSync, sign, verify } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +20,7 @@ import { gzipSync } from 'node:zlib';
 import { serve, type ServerType } from '@hono/node-server';
 // @ts-expect-error autocannon ships no type declarations
 import autocannonUntyped from 'autocannon';
+import { coldStartMs, startServer, stopServer } from './cold-start.js';
 import { median, percentile, round } from './stats.js';
 import { createApp } from '../lib-services/orders-api/app.js';
 import { ordersConfigFromEnv } from '../lib-services/orders-api/config.js';
@@ -70,59 +71,6 @@ function rsaVerifyFloorMicros(): number {
 }
 
 const COLD_RUNS = 11;
-
-interface Started { ms: number; child: ReturnType<typeof spawn>; exited: Promise<unknown> }
-
-/**
- * Spawns `node args` and waits until it prints `listening` (the bundle's log line, or the floor's),
- * then asks /health once; the time is spawn to the 200. Waiting for the signal instead of polling
- * keeps the measuring process from competing for CPU with the one that starts (2 shared cores).
- */
-async function startServer(args: string[], env: Record<string, string>, healthUrl: string): Promise<Started> {
-  const started = performance.now();
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
-  const exited = new Promise((r) => child.once('exit', r));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      const timer = setTimeout(() => reject(new Error(`did not start: ${out}`)), 15_000);
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('listening')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.once('exit', () => reject(new Error(`exited before listening: ${out}`)));
-    });
-    const res = await fetch(healthUrl);
-    await res.text();
-    if (!res.ok) throw new Error(`/health answered ${res.status}`);
-    return { ms: performance.now() - started, child, exited };
-  } catch (err) {
-    child.kill('SIGKILL');
-    await exited;
-    throw err;
-  }
-}
-
-async function stopServer(s: Started): Promise<void> {
-  s.child.kill('SIGKILL');
-  await s.exited;
-}
-
-/** Spawn to exit of `node args` (the baseline), or spawn to the first 200 from /health. */
-async function coldStartMs(args: string[], env: Record<string, string>, healthUrl?: string): Promise<number> {
-  if (healthUrl) {
-    const s = await startServer(args, env, healthUrl);
-    await stopServer(s);
-    return s.ms;
-  }
-  const started = performance.now();
-  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'ignore' });
-  await new Promise((r) => child.once('exit', r));
-  return performance.now() - started;
-}
 
 /** Bytes of a bundle file and of every chunk it imports statically (what start-up reads and evaluates). */
 function staticClosure(file: string, seen = new Set<string>()): string[] {

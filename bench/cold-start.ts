@@ -1,0 +1,56 @@
+// Cold start of a service bundle, shared by the service benchmarks: spawn to the first 200 from
+// /health, against spawn to exit of `node -e 0`.
+import { spawn } from 'node:child_process';
+
+export interface Started { ms: number; child: ReturnType<typeof spawn>; exited: Promise<unknown> }
+
+/**
+ * Spawns `node args` and waits until it prints `listening` (the bundle's log line, or the floor's),
+ * then asks /health once; the time is spawn to the 200. Waiting for the signal instead of polling
+ * keeps the measuring process from competing for CPU with the one that starts (2 shared cores).
+ */
+export async function startServer(args: string[], env: Record<string, string>, healthUrl: string): Promise<Started> {
+  const started = performance.now();
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'ignore'] });
+  const exited = new Promise((r) => child.once('exit', r));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`did not start: ${out}`)), 15_000);
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out.includes('listening')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      child.once('exit', () => reject(new Error(`exited before listening: ${out}`)));
+    });
+    const res = await fetch(healthUrl);
+    await res.text();
+    if (!res.ok) throw new Error(`/health answered ${res.status}`);
+    return { ms: performance.now() - started, child, exited };
+  } catch (err) {
+    child.kill('SIGKILL');
+    await exited;
+    throw err;
+  }
+}
+
+export async function stopServer(s: Started): Promise<void> {
+  s.child.kill('SIGKILL');
+  await s.exited;
+}
+
+/** Spawn to exit of `node args` (the baseline), or spawn to the first 200 from /health. */
+export async function coldStartMs(args: string[], env: Record<string, string>, healthUrl?: string): Promise<number> {
+  if (healthUrl) {
+    const s = await startServer(args, env, healthUrl);
+    await stopServer(s);
+    return s.ms;
+  }
+  const started = performance.now();
+  const child = spawn(process.execPath, args, { env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'ignore' });
+  await new Promise((r) => child.once('exit', r));
+  return performance.now() - started;
+}
