@@ -7,23 +7,28 @@
  */
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { createMiddleware } from 'hono/factory';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
 import type { OrdersConfig } from './config.js';
 import { DomainError, OrderService } from './service.js';
 import type { OrderStore } from './store.js';
 import {
-  bearerAuth, protectedResourceMetadata, protectedResourceMetadataUrl, publicBaseUrl,
-  type AuthVariables, type TokenVerifier,
+  AuthError, AuthUnavailableError, bearerAuth, bearerTokenFrom, protectedResourceMetadata, protectedResourceMetadataUrl, publicBaseUrl,
+  type AppTokenVerifier, type AuthVariables, type TokenVerifier,
 } from '../shared/auth/index.js';
 import { requestContext, type Logger, type RequestContextVariables } from '../shared/observability.js';
 
 export interface AppDeps {
-  config: Pick<OrdersConfig, 'auth' | 'adminOids' | 'publicBaseUrl'>;
+  config: Pick<OrdersConfig, 'auth' | 'adminOids' | 'publicBaseUrl' | 'gateway'>;
   store: OrderStore;
-  verifier: TokenVerifier;
+  /** Verifies user tokens; with `config.gateway` it must also verify app tokens (createTokenVerifier does both). */
+  verifier: TokenVerifier & Partial<AppTokenVerifier>;
   logger: Logger;
 }
+
+/** Where the gateway puts its own token, beside the user's untouched `Authorization`. */
+export const GATEWAY_HEADER = 'X-Gateway-Authorization';
 
 type AppEnv = { Variables: AuthVariables & RequestContextVariables };
 type Ctx = Context<AppEnv>;
@@ -114,10 +119,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     requiredScopes: config.auth.requiredScopes,
     resourceMetadataUrl: (c) => protectedResourceMetadataUrl(`${base(c as Ctx)}/mcp`),
   });
+  // After the user's token (its 401/403 come first): the gateway's proof, when configured.
+  const gateway = gatewayProof(deps);
 
   // Orders: authenticate first (401 before any body is read), then bound the body.
   const orders = new Hono<AppEnv>();
-  orders.use(restAuth, limit);
+  orders.use(restAuth, gateway, limit);
   orders.get('/', async (c) => c.json(await service.list(c.var.principal)));
   orders.post('/', async (c) => {
     const input = await parseBody(c, (s) => s.CreateOrderRequest);
@@ -146,9 +153,44 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/orders', orders);
 
   // MCP Streamable HTTP, stateless: a fresh server and transport per POST; GET/DELETE have no session to serve.
-  app.use('/mcp', mcpAuth, limit);
+  app.use('/mcp', mcpAuth, gateway, limit);
   app.post('/mcp', async (c) => (await loadMcp()).handleMcpRequest(c.req.raw, service, c.var.principal, ctxOf(c)));
   app.all('/mcp', methodNotAllowed('POST'));
 
   return app;
+}
+
+/**
+ * With GATEWAY_AUDIENCE and GATEWAY_PRINCIPAL_IDS: the request must also carry the gateway's own
+ * app-only token in X-Gateway-Authorization (same issuers, keys and tenant as user tokens; its
+ * own audience; `oid` one of the gateway identities; no `scp`), else 403 gateway_required.
+ * Without them: passes every request through, exactly as before.
+ */
+function gatewayProof(deps: AppDeps) {
+  const { config, verifier, logger } = deps;
+  const settings = config.gateway;
+  if (settings === undefined) return createMiddleware<AppEnv>(async (_c, next) => next());
+  const verifyAppToken = verifier.verifyAppToken?.bind(verifier);
+  if (verifyAppToken === undefined) {
+    throw new Error('createApp: the gateway proof (config.gateway) needs a verifier with verifyAppToken, as createTokenVerifier returns');
+  }
+  const expected = { audiences: [settings.audience], principalIds: settings.principalIds };
+  return createMiddleware<AppEnv>(async (c, next) => {
+    try {
+      await verifyAppToken(bearerTokenFrom(c.req.header(GATEWAY_HEADER)), expected);
+    } catch (err) {
+      if (err instanceof AuthUnavailableError) {
+        c.header('Retry-After', '5');
+        return c.json({ error: 'auth_unavailable', message: err.message }, 503);
+      }
+      if (!(err instanceof AuthError)) throw err;
+      // The reason only: never the header's value.
+      const reason = err.missing ? `${GATEWAY_HEADER}: Bearer <gateway token> is required` : `the gateway token is refused: ${err.message}`;
+      logger.warn('gateway proof refused', { request_id: c.var.requestId, reason });
+      c.header('Cache-Control', 'no-store');
+      return c.json({ error: 'gateway_required', message: `This API is served only through its API gateway; ${reason}.` }, 403);
+    }
+    await next();
+    return undefined;
+  });
 }

@@ -1,9 +1,21 @@
 /** Orders API configuration from environment variables (main.ts passes process.env). */
-import { authSettingsFromEnv, checkAuthUrl, ConfigError, listFromEnv, type AuthSettings } from '../shared/auth/index.js';
+import { authSettingsFromEnv, checkAuthUrl, ConfigError, isGuid, listFromEnv, type AuthSettings } from '../shared/auth/index.js';
 
 export type StoreConfig =
   | { kind: 'memory' }
   | { kind: 'table'; tableName: string; endpoint?: string; connectionString?: string };
+
+/**
+ * The gateway proof (GATEWAY_AUDIENCE + GATEWAY_PRINCIPAL_IDS): besides the user's token, every
+ * protected route needs `X-Gateway-Authorization: Bearer <app-only token>` of the gateway's own
+ * identity, so that the API is not usable around its gateway.
+ */
+export interface GatewayProofSettings {
+  /** The `aud` the gateway's token must carry. */
+  audience: string;
+  /** Object ids of the gateway identities allowed to vouch (the token's `oid`). */
+  principalIds: string[];
+}
 
 export interface OrdersConfig {
   port: number;
@@ -12,6 +24,8 @@ export interface OrdersConfig {
   seedOwnerOid?: string;
   store: StoreConfig;
   publicBaseUrl?: string;
+  /** Unset: no gateway proof required (the API validates user tokens only). */
+  gateway?: GatewayProofSettings;
   appInsightsConnectionString?: string;
 }
 
@@ -60,6 +74,8 @@ export function ordersConfigFromEnv(env: Env): OrdersConfig {
     }
   }
 
+  const gateway = gatewayProofFromEnv(env);
+
   return {
     port,
     auth,
@@ -67,6 +83,21 @@ export function ordersConfigFromEnv(env: Env): OrdersConfig {
     seedOwnerOid: value(env, 'ORDERS_SEED_OWNER_OID'),
     store,
     publicBaseUrl: publicBaseUrl?.replace(/\/+$/, ''),
+    gateway,
     appInsightsConnectionString: value(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING'),
   };
+}
+
+/** GATEWAY_AUDIENCE and GATEWAY_PRINCIPAL_IDS: both or neither. */
+function gatewayProofFromEnv(env: Env): GatewayProofSettings | undefined {
+  const audience = value(env, 'GATEWAY_AUDIENCE');
+  const principalIds = listFromEnv(env, 'GATEWAY_PRINCIPAL_IDS');
+  if (audience === undefined && principalIds.length === 0) return undefined;
+  if (audience === undefined) throw new ConfigError('GATEWAY_AUDIENCE', 'GATEWAY_PRINCIPAL_IDS is set, so the gateway proof needs GATEWAY_AUDIENCE too');
+  if (principalIds.length === 0) throw new ConfigError('GATEWAY_PRINCIPAL_IDS', 'GATEWAY_AUDIENCE is set, so the gateway proof needs GATEWAY_PRINCIPAL_IDS too');
+  if (/[\s,]/.test(audience)) throw new ConfigError('GATEWAY_AUDIENCE', `"${audience}" must be one audience (no commas or whitespace)`);
+  for (const id of principalIds) {
+    if (!isGuid(id)) throw new ConfigError('GATEWAY_PRINCIPAL_IDS', `"${id}" is not an object id (a GUID)`);
+  }
+  return { audience, principalIds };
 }

@@ -161,6 +161,27 @@ export class TestIssuer {
     return new SignJWT(claims).setProtectedHeader(header as { alg: string }).sign(key.privateKey);
   }
 
+  /**
+   * An Entra-shaped app-only token (client credentials / managed identity): no `scp`, no user
+   * claims, `oid` = `sub` = the calling service principal, `idtyp: app`. `claims` override as in `mint`.
+   */
+  async mintAppOnly(options: { audience: string; principalId: string; clientId?: string } & Omit<MintOptions, 'user'>): Promise<string> {
+    return this.mint({
+      ...options,
+      claims: {
+        aud: options.audience,
+        oid: options.principalId,
+        sub: options.principalId,
+        azp: options.clientId ?? randomUUID(),
+        idtyp: 'app',
+        scp: undefined,
+        name: undefined,
+        preferred_username: undefined,
+        ...options.claims,
+      },
+    });
+  }
+
   /** The `Authorization` header value for a fresh token. */
   async bearer(options: MintOptions = {}): Promise<string> {
     return `Bearer ${await this.mint(options)}`;

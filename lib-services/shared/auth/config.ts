@@ -58,6 +58,11 @@ export function checkAuthUrl(variable: string, value: string): string {
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Entra tenant, object and client ids are GUIDs. */
+export function isGuid(value: string): boolean {
+  return GUID.test(value);
+}
+
 /**
  * Reads AUTH_TENANT_ID, AUTH_ISSUERS, AUTH_JWKS_URI, AUTH_AUDIENCES, AUTH_ALLOWED_CLIENT_IDS,
  * AUTH_REQUIRED_SCOPES and AUTH_CLOCK_TOLERANCE_SEC. Throws ConfigError; there is no way to
@@ -65,7 +70,7 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export function authSettingsFromEnv(env: Env): AuthSettings {
   const tenantId = valueFromEnv(env, 'AUTH_TENANT_ID');
-  if (tenantId && !GUID.test(tenantId)) {
+  if (tenantId && !isGuid(tenantId)) {
     throw new ConfigError('AUTH_TENANT_ID', `"${tenantId}" is not a tenant id (a GUID)`);
   }
   const extraIssuers = listFromEnv(env, 'AUTH_ISSUERS').map((i) => checkAuthUrl('AUTH_ISSUERS', i));

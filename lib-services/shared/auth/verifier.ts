@@ -50,6 +50,36 @@ export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
 }
 
+/** An app-only caller (a workload identity, e.g. a gateway's managed identity), verified by {@link AppTokenVerifier}. */
+export interface AppPrincipal {
+  /** Object id of the calling service principal (a managed identity's principal id). */
+  oid: string;
+  tid?: string;
+  /** `azp` (v2) or `appid` (v1), when present. */
+  clientId?: string;
+  /** `exp`, seconds since the epoch. */
+  expiresAt: number;
+  /** `jti` or `uti`: safe to log, unlike the token. */
+  tokenId?: string;
+}
+
+/** What an app-only token must satisfy beyond the shared issuer, key, tenant and lifetime checks. */
+export interface AppTokenExpectation {
+  /** Accepted `aud` values (at least one); independent of the user tokens' audiences. */
+  audiences: string[];
+  /** Accepted `oid` values: the object ids of the service principals allowed to call. */
+  principalIds: string[];
+}
+
+/**
+ * App-token mode of the same verifier: same issuers, signing keys (one JWKS cache) and tenant
+ * as user tokens, but its own audience, an allow-list of caller object ids, and no `scp`.
+ */
+export interface AppTokenVerifier {
+  /** Resolves with the app principal or rejects with AuthError (or AuthUnavailableError). */
+  verifyAppToken(token: string, expected: AppTokenExpectation): Promise<AppPrincipal>;
+}
+
 export interface TokenVerifierOptions {
   fetch?: typeof fetch;
   /** Keys are refreshed in the background after this age (default 10 min); stale keys stay usable. */
@@ -164,15 +194,15 @@ class SigningKeys {
 }
 
 /** Bounded LRU of verified tokens keyed by a SHA-256 of the whole token; entries die with the token. */
-class VerifiedTokenCache {
+class VerifiedTokenCache<P extends { expiresAt: number } = Principal> {
   static keyOf(token: string): string {
     return createHash('sha256').update(token).digest('base64url');
   }
 
-  private entries = new Map<string, Principal>();
+  private entries = new Map<string, P>();
   constructor(private readonly max: number) {}
 
-  get(key: string, nowSec: number): Principal | undefined {
+  get(key: string, nowSec: number): P | undefined {
     const p = this.entries.get(key);
     if (!p) return undefined;
     this.entries.delete(key);
@@ -181,7 +211,7 @@ class VerifiedTokenCache {
     return p;
   }
 
-  set(key: string, p: Principal): void {
+  set(key: string, p: P): void {
     if (this.max <= 0) return;
     this.entries.delete(key);
     this.entries.set(key, p);
@@ -212,7 +242,10 @@ function joseMessage(err: unknown): string {
   return 'the token is malformed';
 }
 
-export function createTokenVerifier(settings: AuthSettings, options: TokenVerifierOptions = {}): TokenVerifier & { readonly jwksFetches: number } {
+export function createTokenVerifier(
+  settings: AuthSettings,
+  options: TokenVerifierOptions = {},
+): TokenVerifier & AppTokenVerifier & { readonly jwksFetches: number } {
   const now = options.now ?? Date.now;
   const keys = new SigningKeys(
     settings,
@@ -222,9 +255,12 @@ export function createTokenVerifier(settings: AuthSettings, options: TokenVerifi
     now,
   );
   const cache = new VerifiedTokenCache(options.cacheSize ?? 10_000);
+  // App tokens in their own cache: a token verified in one mode never answers for the other.
+  const appCache = new VerifiedTokenCache<AppPrincipal>(Math.min(options.cacheSize ?? 10_000, 1_000));
   const required = new Set(settings.requiredScopes);
 
-  async function verifyUncached(token: string): Promise<Principal> {
+  /** Shape, algorithm, key, signature, issuer, audience, lifetime and tenant: the checks both modes share. */
+  async function verifySigned(token: string, audiences: string[]): Promise<JWTPayload> {
     let header;
     try {
       header = decodeProtectedHeader(token);
@@ -244,7 +280,7 @@ export function createTokenVerifier(settings: AuthSettings, options: TokenVerifi
       ({ payload } = await jwtVerify(token, key, {
         algorithms: [alg],
         issuer: settings.issuers,
-        audience: settings.audiences,
+        audience: audiences,
         clockTolerance: settings.clockToleranceSec,
         requiredClaims: ['exp'],
         currentDate: new Date(now()),
@@ -255,6 +291,11 @@ export function createTokenVerifier(settings: AuthSettings, options: TokenVerifi
     if (settings.tenantId && payload.tid !== settings.tenantId) {
       throw new AuthError('invalid_token', 'the token belongs to another tenant');
     }
+    return payload;
+  }
+
+  async function verifyUncached(token: string): Promise<Principal> {
+    const payload = await verifySigned(token, settings.audiences);
     const clientId = claimString(payload, 'azp') ?? claimString(payload, 'appid');
     if (!clientId) throw new AuthError('invalid_token', 'the token names no client (azp/appid)');
     if (settings.allowedClientIds.length > 0 && !settings.allowedClientIds.includes(clientId)) {
@@ -282,6 +323,23 @@ export function createTokenVerifier(settings: AuthSettings, options: TokenVerifi
     };
   }
 
+  async function verifyAppUncached(token: string, audiences: string[]): Promise<AppPrincipal> {
+    const payload = await verifySigned(token, audiences);
+    // App-only: a delegated token (a user's) carries scp; Entra marks app tokens idtyp=app when it says at all.
+    if (payload.scp !== undefined) throw new AuthError('invalid_token', 'only app-only tokens are accepted here (the token has scp)');
+    const idtyp = claimString(payload, 'idtyp');
+    if (idtyp !== undefined && idtyp !== 'app') throw new AuthError('invalid_token', 'only app-only tokens are accepted here');
+    const oid = claimString(payload, 'oid');
+    if (!oid) throw new AuthError('invalid_token', 'the token has no oid');
+    return {
+      oid,
+      tid: claimString(payload, 'tid'),
+      clientId: claimString(payload, 'azp') ?? claimString(payload, 'appid'),
+      expiresAt: payload.exp!,
+      tokenId: claimString(payload, 'jti') ?? claimString(payload, 'uti'),
+    };
+  }
+
   return {
     get jwksFetches() {
       return keys.fetches;
@@ -294,6 +352,26 @@ export function createTokenVerifier(settings: AuthSettings, options: TokenVerifi
       if (hit) return hit;
       const principal = await verifyUncached(token);
       cache.set(cacheKey, principal);
+      return principal;
+    },
+    async verifyAppToken(token: string, expected: AppTokenExpectation): Promise<AppPrincipal> {
+      if (expected.audiences.length === 0 || expected.principalIds.length === 0) {
+        throw new Error('verifyAppToken needs at least one audience and one principal id');
+      }
+      if (token.length > MAX_TOKEN_LENGTH) throw new AuthError('invalid_token', 'the token is too large');
+      if (!JWS_COMPACT.test(token)) throw new AuthError('invalid_token', 'the token is malformed');
+      // Keyed by the accepted audiences too: a token verified for one audience set never answers for another.
+      const cacheKey = `${VerifiedTokenCache.keyOf(token)}\u0000${expected.audiences.join('\u0000')}`;
+      let principal = appCache.get(cacheKey, now() / 1000);
+      if (!principal) {
+        principal = await verifyAppUncached(token, expected.audiences);
+        appCache.set(cacheKey, principal);
+      }
+      // Checked on every call, cached or not: the allow-list is the caller's, not the cache's.
+      const oid = principal.oid.toLowerCase();
+      if (!expected.principalIds.some((id) => id.toLowerCase() === oid)) {
+        throw new AuthError('invalid_token', 'the token was issued to a caller that is not allowed');
+      }
       return principal;
     },
   };

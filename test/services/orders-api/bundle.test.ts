@@ -75,6 +75,8 @@ describe('built bundle', () => {
       [{ AUTH_ISSUERS: 'http://issuer.example.com' }, 'AUTH_ISSUERS'],
       [{ AUTH_ISSUERS: issuer.issuer, STORE: 'table' }, 'TABLES_ENDPOINT'],
       [{ AUTH_ISSUERS: issuer.issuer, STORE: 'disk' }, 'STORE'],
+      [{ AUTH_ISSUERS: issuer.issuer, GATEWAY_AUDIENCE: 'api://orders-gateway' }, 'GATEWAY_PRINCIPAL_IDS'],
+      [{ AUTH_ISSUERS: issuer.issuer, GATEWAY_PRINCIPAL_IDS: USERS.carol.oid }, 'GATEWAY_AUDIENCE'],
     ] as const) {
       const r = run(env);
       expect(r.code, variable).not.toBe(0);
