@@ -72,6 +72,10 @@ function setHeader(name: string, value: string): XmlElement {
   return el('set-header', { 'name': name, 'exists-action': 'override' }, el('value', {}, value));
 }
 
+function deleteHeader(name: string): XmlElement {
+  return el('set-header', { 'name': name, 'exists-action': 'delete' });
+}
+
 /** `{"error": ..., "message": ...}`, the services' error body. */
 function errorResponse(status: number, reason: string, challenge: string, error: string, message: string): XmlElement {
   return el('return-response', {},
@@ -132,23 +136,53 @@ function missingScopeCondition(requiredScopes: string[]): string {
   return `@(!${JWT}.Claims.GetValueOrDefault("scp", "").Split(' ').Intersect(new string[] { ${requiredScopes.map(csharpString).join(', ')} }).Any())`;
 }
 
+/** Header in which the gateway sends its own token to the Orders API (the user's `Authorization` passes unchanged). */
+export const GATEWAY_PROOF_HEADER = 'X-Gateway-Authorization';
+const GATEWAY_TOKEN_VARIABLE = 'gatewayToken';
+
+/** The gateway's proof to the backend: a token of its managed identity for a resource of ours. */
+export interface GatewayProof {
+  /** Resource (audience) the managed identity token is requested for, or a `{{named value}}` holding it. */
+  readonly resource: string;
+}
+
 /** Options of {@link protectedApiPolicy}. */
 export interface ProtectedApiPolicyOptions extends BearerValidation {
   /** RFC 9728 metadata URL named in the 401 and 403 challenges. */
   readonly resourceMetadataUrl: string;
   /** Pass the backend's response through unbuffered (MCP Streamable HTTP / server-sent events). */
   readonly streaming: boolean;
+  /** After the caller's token passed: add the gateway's own token in {@link GATEWAY_PROOF_HEADER}. */
+  readonly gatewayProof?: GatewayProof;
+}
+
+/**
+ * A client-sent proof header is dropped before anything else; after the caller's checks, the
+ * managed identity token for `resource` goes in the header (a failure to get one is an error,
+ * never a request without the proof). `Authorization` is left as the caller sent it.
+ */
+function gatewayProofSteps(proof: GatewayProof): { strip: XmlElement; attach: XmlElement[] } {
+  return {
+    strip: deleteHeader(GATEWAY_PROOF_HEADER),
+    attach: [
+      el('authentication-managed-identity', { 'resource': proof.resource, 'output-token-variable-name': GATEWAY_TOKEN_VARIABLE, 'ignore-error': false }),
+      setHeader(GATEWAY_PROOF_HEADER, `@("Bearer " + (string)context.Variables[${csharpString(GATEWAY_TOKEN_VARIABLE)}])`),
+    ],
+  };
 }
 
 /**
  * The policy of an API in front of the Orders API: `validate-jwt` (tenant OpenID
  * configuration, audiences, both issuers, tenant), then the client and scope checks
  * `validate-jwt` cannot express (`azp` or `appid`; at least one required scope), and a
- * 401 or 403 that names the protected resource metadata.
+ * 401 or 403 that names the protected resource metadata. With `gatewayProof`, the request
+ * that passed also carries the gateway's managed identity token in `X-Gateway-Authorization`.
  */
 export function protectedApiPolicy(o: ProtectedApiPolicyOptions): string {
   const invalid = `Bearer error="invalid_token", resource_metadata="${o.resourceMetadataUrl}"`;
+  const proof = o.gatewayProof && gatewayProofSteps(o.gatewayProof);
   const inbound: XmlNode[] = [
+    ...(proof ? [proof.strip] : []),
     el('set-header', { 'name': 'X-Request-ID', 'exists-action': 'skip' }, el('value', {}, '@(context.RequestId.ToString())')),
     validateJwt(o),
   ];
@@ -162,6 +196,7 @@ export function protectedApiPolicy(o: ProtectedApiPolicyOptions): string {
         'insufficient_scope', 'The bearer token lacks a required scope.')));
   }
   inbound.push(el('choose', {}, ...checks));
+  if (proof) inbound.push(...proof.attach);
   return policies({
     inbound,
     // Unbuffered: buffering the response breaks MCP streaming through the gateway.

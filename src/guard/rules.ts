@@ -337,7 +337,11 @@ const AI2 = perElement('IPA-AI2', ERROR, 'Foundry connections authenticate with 
 // ---------------------------------------------------------------------------------------------
 // API Management
 
-const SECRET_HEADERS = ['authorization', 'cookie', 'set-cookie', 'proxy-authorization', 'ocp-apim-subscription-key', 'x-functions-key', 'api-key'];
+const SECRET_HEADERS = [
+  'authorization', 'cookie', 'set-cookie', 'proxy-authorization', 'ocp-apim-subscription-key', 'x-functions-key', 'api-key',
+  // The gateway's own bearer token to the Orders API.
+  'x-gateway-authorization',
+];
 const DIAGNOSTICS = ['azurerm_api_management_diagnostic', 'azurerm_api_management_api_diagnostic'];
 const MESSAGES = ['frontend_request', 'frontend_response', 'backend_request', 'backend_response'];
 

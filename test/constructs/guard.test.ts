@@ -464,6 +464,10 @@ describe('rule details', () => {
     })).toEqual(['IPA-APIM1']);
   });
 
+  test('APIM1 counts the gateway proof header as a credential', () => {
+    expect(ids((s) => apimDiagnostic(s, { backendRequest: { headersToLog: ['X-Gateway-Authorization'], bodyBytes: 0 } }))).toEqual(['IPA-APIM1']);
+  });
+
   test('APIM7 leaves ordinary named values alone and catches credential names', () => {
     const nv = (name: string, value: string) => (s: TerraformStack) =>
       new ApiManagementNamedValue(s, 'Value', { name, displayName: name, apiManagementName: apim(s).name, resourceGroupName: RG, value });

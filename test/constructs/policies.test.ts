@@ -139,6 +139,43 @@ describe('protected API policy (/orders-mcp, /orders-api)', () => {
   });
 });
 
+describe('protected API policy with the gateway proof', () => {
+  const xml = protectedApiPolicy({ ...bearer, resourceMetadataUrl: namedValue('orders-mcp-metadata-url'), streaming: true, gatewayProof: { resource: namedValue('orders-gateway-audience') } });
+  const root = parseXml(xml);
+  const inbound = findAll(root, 'inbound')[0].children;
+
+  test('is well-formed; the client-sent header goes first, the managed identity token comes after the caller\'s checks', () => {
+    expect(inbound.map((c) => c.name)).toEqual(['base', 'set-header', 'set-header', 'validate-jwt', 'choose', 'authentication-managed-identity', 'set-header']);
+    expect(inbound[1].attributes).toEqual({ 'name': 'X-Gateway-Authorization', 'exists-action': 'delete' });
+    expect(inbound[1].children).toHaveLength(0);
+  });
+
+  test('the header is set from the managed identity token for that resource; errors are not ignored', () => {
+    const [mi] = findAll(root, 'inbound/authentication-managed-identity');
+    expect(mi.attributes).toEqual({ 'resource': '{{orders-gateway-audience}}', 'output-token-variable-name': 'gatewayToken', 'ignore-error': 'false' });
+    const header = inbound[6];
+    expect(header.attributes).toEqual({ 'name': 'X-Gateway-Authorization', 'exists-action': 'override' });
+    expect(findAll(header, 'value')[0].text).toBe('@("Bearer " + (string)context.Variables["gatewayToken"])');
+  });
+
+  test('the caller\'s Authorization is passed through unchanged; the token does not replace it', () => {
+    expect(descendants(root, 'set-header').filter((h) => h.attributes.name.toLowerCase() === 'authorization')).toHaveLength(0);
+    expect(descendants(root, 'authentication-managed-identity').every((m) => m.attributes['output-token-variable-name'] === 'gatewayToken')).toBe(true);
+  });
+
+  test('a resource with markup characters stays well-formed; the named value is referenced', () => {
+    const nasty = parseXml(protectedApiPolicy({ ...bearer, resourceMetadataUrl: 'u', streaming: false, gatewayProof: { resource: 'api://x"<&>' } }));
+    expect(findAll(nasty, 'inbound/authentication-managed-identity')[0].attributes.resource).toBe('api://x"<&>');
+    expect(namedValueReferences(xml)).toEqual(['orders-gateway-audience', 'orders-mcp-metadata-url', 'orders-tenant-id']);
+  });
+
+  test('without it, the policy has no proof at all', () => {
+    expect(mcp).not.toContain('X-Gateway-Authorization');
+    expect(descendants(root, 'authentication-managed-identity')).toHaveLength(1);
+    expect(descendants(parseXml(mcp), 'authentication-managed-identity')).toHaveLength(0);
+  });
+});
+
 describe('protected resource metadata policy', () => {
   const xml = protectedResourceMetadataPolicy({
     resource: 'https://apim.example.net/orders-mcp/mcp',
