@@ -4,8 +4,9 @@ import { IdentityPropagatingAgentStack } from '../src';
 /**
  * "Bring your own everything": the stack deployed into existing infrastructure. It creates
  * only the identities, the orders table and its role, AcrPull on your registry, the two
- * apps, Application Insights, the agent with its connections and roles, and the APIs on
- * your API Management; everything else is referenced.
+ * apps, Application Insights, the agent with its connections and roles, the APIs on your
+ * API Management and the gateway proof's app registration (the audience of the token your
+ * API Management's system identity adds for the Orders API); everything else is referenced.
  */
 export function byoStack(scope: Construct, id = 'identity-propagating-agent-byo', ordersApiOpenApiPath?: string): IdentityPropagatingAgentStack {
   return new IdentityPropagatingAgentStack(scope, id, {

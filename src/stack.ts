@@ -224,7 +224,8 @@ export class IdentityPropagatingAgentStack extends TerraformStack {
 
     // Order without cycles: environment (its domain gives every app URL) -> identities ->
     // storage and images -> SPA registration (redirect URI from the Chat App's name) ->
-    // [Foundry: needs ordersApiMcpUrl] -> the apps -> [API Management: backend ordersApiFqdn].
+    // [Foundry: needs ordersApiMcpUrl] -> [API Management: backend ordersApiFqdn, computed] ->
+    // the apps (the Orders API's gateway proof names APIM's identity and the proof's audience).
     const apps = props.containerApps ?? {};
     const audiences = apps.audiences ?? ['https://ai.azure.com'];
     this.containerAppsEnvironment = new ContainerAppsEnvironment(this, 'ContainerAppsEnvironment', {
@@ -287,31 +288,8 @@ export class IdentityPropagatingAgentStack extends TerraformStack {
     this.projectEndpoint = this.foundry.projectEndpoint;
     this.agentName = this.foundry.agentName;
 
-    this.apps = new ServiceContainerApps(this, 'ContainerApps', {
-      placement: this.placement,
-      ...pickAppOptions(apps),
-      environmentId: this.containerAppsEnvironment.id,
-      environmentDefaultDomain: domain,
-      names: this.containerAppNames,
-      ordersApiIdentity: this.identities.ordersApi,
-      chatAppIdentity: this.identities.chatApp,
-      ordersApiImage: this.images?.ordersApiImage ?? images.ordersApiImage!,
-      chatAppImage: this.images?.chatAppImage ?? images.chatAppImage!,
-      registry: this.images && { id: this.images.registryId, loginServer: this.images.loginServer },
-      tenantId: this.tenantId,
-      tablesEndpoint: this.tablesEndpoint,
-      tableName: this.storage.tableName,
-      spaClientId: this.spaClientId,
-      foundryProjectEndpoint: this.projectEndpoint,
-      agentName: this.agentName,
-      // Behind API Management the Orders API names the gateway URL in its metadata and challenges.
-      ordersApiPublicBaseUrl: apps.ordersApiPublicBaseUrl ?? (withGateway ? `${gatewayUrl}/orders-mcp` : undefined),
-      applicationInsightsConnectionString: this.monitoring.applicationInsightsConnectionString,
-      // The first revision finds its image, and the Orders API its table role.
-      waitFor: [this.storage, ...(this.images ? [this.images] : [])],
-    });
-
-    // API Management after the apps: its backend is the Orders API.
+    // API Management before the apps: its backend is the Orders API's URL computed from names (no
+    // reference to the app), while the Orders API needs APIM's identity for the gateway proof.
     if (withGateway) {
       this.gateway = new Gateway(this, 'Gateway', {
         placement: this.placement,
@@ -332,6 +310,34 @@ export class IdentityPropagatingAgentStack extends TerraformStack {
       });
       this.foundry.connectApiManagement({ gatewayUrl: this.gateway.gatewayUrl, apiManagementId: this.gateway.apiManagementId });
     }
+
+    this.apps = new ServiceContainerApps(this, 'ContainerApps', {
+      placement: this.placement,
+      ...pickAppOptions(apps),
+      environmentId: this.containerAppsEnvironment.id,
+      environmentDefaultDomain: domain,
+      names: this.containerAppNames,
+      ordersApiIdentity: this.identities.ordersApi,
+      chatAppIdentity: this.identities.chatApp,
+      ordersApiImage: this.images?.ordersApiImage ?? images.ordersApiImage!,
+      chatAppImage: this.images?.chatAppImage ?? images.chatAppImage!,
+      registry: this.images && { id: this.images.registryId, loginServer: this.images.loginServer },
+      tenantId: this.tenantId,
+      tablesEndpoint: this.tablesEndpoint,
+      tableName: this.storage.tableName,
+      spaClientId: this.spaClientId,
+      foundryProjectEndpoint: this.projectEndpoint,
+      agentName: this.agentName,
+      // Behind API Management the Orders API names the gateway URL in its metadata and challenges.
+      ordersApiPublicBaseUrl: apps.ordersApiPublicBaseUrl ?? (withGateway ? `${gatewayUrl}/orders-mcp` : undefined),
+      // ...and, with the gateway proof, serves only requests that carry APIM's own token.
+      ordersApiGatewayProof: this.gateway?.gatewayProofAudience !== undefined
+        ? { audience: this.gateway.gatewayProofAudience, principalIds: [this.gateway.principalId] }
+        : undefined,
+      applicationInsightsConnectionString: this.monitoring.applicationInsightsConnectionString,
+      // The first revision finds its image, and the Orders API its table role.
+      waitFor: [this.storage, ...(this.images ? [this.images] : [])],
+    });
 
     // Outputs of DESIGN section 5 (no secrets).
     new TerraformOutput(this, 'chat_app_url', { value: this.chatAppUrl, description: 'The Chat App: sign in and chat here.' });

@@ -4,7 +4,7 @@ import { Construct, IConstruct } from 'constructs';
 import { WorkloadIdentity } from './identities';
 import { resourcesWithin } from '../internal/depends';
 import { Token } from '../internal/tf';
-import { requireRange } from '../internal/validation';
+import { isGuid, requireRange } from '../internal/validation';
 import { Placement } from '../placement';
 
 /** Size and scale of one app. */
@@ -52,6 +52,14 @@ export interface RegistryAccess {
   readonly id: string;
 }
 
+/** The gateway proof the Orders API requires: a token of the gateway's own identity beside the user's. */
+export interface OrdersApiGatewayProof {
+  /** The audience of the gateway's token (`GATEWAY_AUDIENCE`), e.g. the client id of its app registration. */
+  readonly audience: string;
+  /** Object ids of the gateway identities allowed to vouch (`GATEWAY_PRINCIPAL_IDS`), e.g. API Management's system identity. */
+  readonly principalIds: string[];
+}
+
 /** Settings of the two apps that the stack exposes (service contracts of DESIGN section 4). */
 export interface AppOptions {
   /**
@@ -92,9 +100,11 @@ export interface AppOptions {
   readonly ordersApiPublicBaseUrl?: string;
   /**
    * Source addresses (CIDR ranges) the Orders API's ingress accepts; every other source is
-   * refused. Set it to API Management's outbound addresses when APIM fronts the Orders API:
-   * APIM BasicV2 cannot reach an internal (VNet) environment, so ingress stays external and
-   * restricted, and the Orders API still validates every token itself (defence in depth).
+   * refused. Useful when the front door has fixed outbound addresses. API Management v2 tiers
+   * cannot reach an internal (VNet) environment and have no dedicated outbound addresses, so
+   * behind them ingress stays external and the gateway proof (the gateway's managed identity
+   * token, verified by the Orders API) keeps the Orders API from being used around APIM; the
+   * Orders API still validates every user token itself.
    * @default - any source (the Orders API validates tokens itself)
    */
   readonly ordersApiAllowedIpRanges?: string[];
@@ -160,6 +170,13 @@ export interface ServiceContainerAppsProps extends AppOptions {
   /** Foundry project endpoint (`FOUNDRY_PROJECT_ENDPOINT`), `https://<account>.services.ai.azure.com/api/projects/<project>`. */
   readonly foundryProjectEndpoint: string;
   /**
+   * Require the gateway's own token in `X-Gateway-Authorization` on every Orders API route but
+   * health, metadata and the OpenAPI document (`GATEWAY_AUDIENCE`, `GATEWAY_PRINCIPAL_IDS`), so
+   * that the Orders API is not usable around API Management.
+   * @default - none: the Orders API serves any caller with a valid user token
+   */
+  readonly ordersApiGatewayProof?: OrdersApiGatewayProof;
+  /**
    * Application Insights connection string, passed to both apps as a secret reference.
    * @default - telemetry off
    */
@@ -183,7 +200,8 @@ const APP_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
  * identity after AcrPull is granted, HTTPS-only external ingress (the Orders API optionally
  * restricted to given source ranges), liveness/readiness/startup probes on `/health`, HTTP
  * concurrency scaling, a termination grace period, and the environment variables of the
- * service contracts, with the Application Insights connection string as a secret reference.
+ * service contracts (the gateway proof's included), with the Application Insights connection
+ * string as a secret reference.
  */
 export class ServiceContainerApps extends Construct {
   /** Default app names for a base name: `ca-<baseName>-orders-api` and `ca-<baseName>-chat-app`. */
@@ -235,6 +253,20 @@ export class ServiceContainerApps extends Construct {
     }
     if (props.ordersApiAllowedIpRanges !== undefined && props.ordersApiAllowedIpRanges.length === 0) {
       throw new Error(`${owner}: ordersApiAllowedIpRanges is empty, which would refuse every caller; leave it unset to accept any source.`);
+    }
+    const proof = props.ordersApiGatewayProof;
+    if (proof !== undefined) {
+      if (proof.principalIds.length === 0) {
+        throw new Error(`${owner}: ordersApiGatewayProof.principalIds is empty, which would refuse every request; name the gateway's identity.`);
+      }
+      for (const principalId of proof.principalIds) {
+        if (!Token.isUnresolved(principalId) && !isGuid(principalId)) {
+          throw new Error(`${owner}: ordersApiGatewayProof.principalIds entry "${principalId}" is not an object id (a GUID).`);
+        }
+      }
+      if (!Token.isUnresolved(proof.audience) && (proof.audience.trim() === '' || /[\s,]/.test(proof.audience))) {
+        throw new Error(`${owner}: ordersApiGatewayProof.audience "${proof.audience}" must be one audience (no commas or whitespace).`);
+      }
     }
 
     this.ordersApiName = names.ordersApi;
@@ -335,6 +367,8 @@ export class ServiceContainerApps extends Construct {
         ORDERS_SEED_OWNER_OID: props.ordersSeedOwnerObjectId,
         ORDERS_ADMIN_OIDS: listOrUndefined(props.ordersAdminObjectIds),
         PUBLIC_BASE_URL: props.ordersApiPublicBaseUrl ?? this.ordersApiUrl,
+        GATEWAY_AUDIENCE: proof?.audience,
+        GATEWAY_PRINCIPAL_IDS: proof && proof.principalIds.join(','),
         AZURE_CLIENT_ID: props.ordersApiIdentity.clientId,
         OTEL_SERVICE_NAME: 'orders-api',
       },

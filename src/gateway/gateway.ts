@@ -13,7 +13,8 @@ import { DataAzurermApiManagement } from '@cdktf/provider-azurerm/lib/data-azure
 import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Construct } from 'constructs';
-import { aiGatewayPolicy, entraIssuers, namedValue, protectedApiPolicy, protectedResourceMetadataPolicy } from './policies';
+import { GatewayProofRegistration } from './gateway-proof';
+import { aiGatewayPolicy, entraIssuers, GATEWAY_PROOF_HEADER, namedValue, protectedApiPolicy, protectedResourceMetadataPolicy } from './policies';
 import { ROLE, roleDefinitionId } from '../foundry/roles';
 import { hyphenatedName } from '../internal/naming';
 import { ITerraformDependable } from '../internal/tf';
@@ -58,8 +59,9 @@ export interface GatewayOptions {
    */
   readonly publisherEmail?: string;
   /**
-   * Add the APIs to this existing API Management service instead of creating one. Its
-   * system-assigned identity calls Azure OpenAI for `/openai`.
+   * Add the APIs to this existing API Management service instead of creating one. It needs a
+   * system-assigned identity (its principal id is read from the service): that identity calls
+   * Azure OpenAI for `/openai` and, with `ordersApiGatewayProof`, gets the gateway's token.
    * @default - a new service is created
    */
   readonly existingName?: string;
@@ -78,6 +80,16 @@ export interface GatewayOptions {
    * @default ['https://cognitiveservices.azure.com', 'https://ai.azure.com']
    */
   readonly aiGatewayAudiences?: string[];
+  /**
+   * Make the Orders API unusable around the gateway: an app registration is created as the
+   * audience of a gateway token; `/orders-mcp` and `/orders-api` add API Management's managed
+   * identity token for it in `X-Gateway-Authorization` (the caller's `Authorization` passes
+   * unchanged), and the Orders API (given GATEWAY_AUDIENCE and GATEWAY_PRINCIPAL_IDS) refuses
+   * requests without it. When false, the Orders API stays reachable directly and relies on its
+   * own token validation (plus `ordersApiAllowedIpRanges`, if set).
+   * @default true
+   */
+  readonly ordersApiGatewayProof?: boolean;
   /**
    * The Orders API's OpenAPI document that `/orders-api` imports (JSON, written by the services' build).
    * @default - `lib-services/dist/orders-api/openapi.json` of this package
@@ -132,8 +144,9 @@ export interface GatewayProps extends GatewayOptions {
 /**
  * API Management in front of the Orders API: `/orders-mcp` (MCP, streamed unbuffered) and
  * `/orders-api` (REST, imported from the Orders API's OpenAPI document), both behind
- * `validate-jwt`; RFC 9728 metadata served anonymously; the `/openai` AI gateway; named
- * values, an Application Insights logger and diagnostics that never log credentials.
+ * `validate-jwt`, then add the gateway's own managed identity token for the Orders API to
+ * verify (`ordersApiGatewayProof`); RFC 9728 metadata served anonymously; the `/openai` AI
+ * gateway; named values, an Application Insights logger and diagnostics that never log credentials.
  */
 export class Gateway extends Construct {
   /** Name a new service gets by default. */
@@ -165,6 +178,14 @@ export class Gateway extends Construct {
   public readonly ordersRestUrl: string;
   /** RFC 9728 metadata URL of the MCP endpoint (path-inserted form). */
   public readonly mcpMetadataUrl: string;
+  /** Principal (object) id of the service's system-assigned identity. */
+  public readonly principalId: string;
+  /** Header in which the gateway sends its own token to the Orders API. */
+  public readonly gatewayProofHeader = GATEWAY_PROOF_HEADER;
+  /** The gateway token's audience registration; undefined when `ordersApiGatewayProof` is false. */
+  public readonly gatewayProofRegistration?: GatewayProofRegistration;
+  /** Audience of the gateway's token (the Orders API's GATEWAY_AUDIENCE); undefined when `ordersApiGatewayProof` is false. */
+  public readonly gatewayProofAudience?: string;
 
   constructor(scope: Construct, id: string, props: GatewayProps) {
     super(scope, id);
@@ -222,6 +243,7 @@ export class Gateway extends Construct {
         });
       }
     }
+    this.principalId = principalId;
     // The default host name works for new and existing services, and is known before either exists.
     this.gatewayUrl = Gateway.gatewayUrlOf(this.apiManagementName);
     this.mcpUrl = Gateway.mcpUrlOf(this.gatewayUrl);
@@ -239,9 +261,19 @@ export class Gateway extends Construct {
       ['RestResource', 'orders-api-resource', this.ordersRestUrl],
       ['RestMetadataUrl', 'orders-api-metadata-url', restMetadataUrl],
     ];
+    // The gateway proof: the audience our managed identity gets a token for (not a secret: a client id).
+    const proofEnabled = props.ordersApiGatewayProof ?? true;
+    if (proofEnabled) {
+      this.gatewayProofRegistration = new GatewayProofRegistration(this, 'GatewayProof', { placement });
+      this.gatewayProofAudience = this.gatewayProofRegistration.audience;
+      values.push(['GatewayAudience', 'orders-gateway-audience', this.gatewayProofAudience]);
+    }
     const namedValues: ITerraformDependable[] = values.map(([logicalId, name, value]) =>
       new ApiManagementNamedValue(this, `NamedValue${logicalId}`, { ...apim, name, displayName: name, value, secret: false }));
     const afterNamedValues = { dependsOn: namedValues };
+    // The Orders APIs' policies also wait until a token can be issued for the audience.
+    const ordersPolicyDeps = { dependsOn: [...namedValues, ...(this.gatewayProofRegistration?.ready ?? [])] };
+    const gatewayProof = proofEnabled ? { resource: namedValue('orders-gateway-audience') } : undefined;
 
     const audiences = props.audiences ?? ['https://ai.azure.com'];
     const requiredScopes = props.requiredScopes ?? [];
@@ -263,8 +295,8 @@ export class Gateway extends Construct {
     new ApiManagementApiPolicy(this, 'OrdersMcpPolicy', {
       ...apim,
       apiName: mcpApi.name,
-      xmlContent: protectedApiPolicy({ ...bearer, resourceMetadataUrl: namedValue('orders-mcp-metadata-url'), streaming: true }),
-      ...afterNamedValues,
+      xmlContent: protectedApiPolicy({ ...bearer, resourceMetadataUrl: namedValue('orders-mcp-metadata-url'), streaming: true, gatewayProof }),
+      ...ordersPolicyDeps,
     });
 
     // /orders-api: REST, imported from the document generated from the Orders API's schemas.
@@ -275,8 +307,8 @@ export class Gateway extends Construct {
     new ApiManagementApiPolicy(this, 'OrdersRestPolicy', {
       ...apim,
       apiName: restApi.name,
-      xmlContent: protectedApiPolicy({ ...bearer, resourceMetadataUrl: namedValue('orders-api-metadata-url'), streaming: false }),
-      ...afterNamedValues,
+      xmlContent: protectedApiPolicy({ ...bearer, resourceMetadataUrl: namedValue('orders-api-metadata-url'), streaming: false, gatewayProof }),
+      ...ordersPolicyDeps,
     });
 
     // RFC 9728 metadata, anonymous, answered by the gateway itself.

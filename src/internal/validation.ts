@@ -16,3 +16,10 @@ export function requireRange(owner: string, path: string, value: number | undefi
     throw new Error(`${owner}: ${path} is ${value}; it must be a whole number from ${min} to ${max}.`);
   }
 }
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Entra tenant, object and client ids are GUIDs. */
+export function isGuid(value: string): boolean {
+  return GUID.test(value);
+}

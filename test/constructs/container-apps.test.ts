@@ -178,6 +178,22 @@ describe('apps', () => {
     });
   });
 
+  test('Orders API: the gateway proof sets GATEWAY_AUDIENCE and GATEWAY_PRINCIPAL_IDS, only when given', () => {
+    const proof = { audience: 'aaaaaaaa-1111-4111-8111-aaaaaaaaaaaa', principalIds: ['bbbbbbbb-2222-4222-8222-bbbbbbbbbbbb', 'cccccccc-3333-4333-8333-cccccccccccc'] };
+    const { json } = apps({ ordersApiGatewayProof: proof });
+    expect(envOf(app(json, 'OrdersApi'))).toMatchObject({
+      GATEWAY_AUDIENCE: proof.audience,
+      GATEWAY_PRINCIPAL_IDS: proof.principalIds.join(','),
+    });
+    expect(envOf(app(json, 'ChatApp')).GATEWAY_AUDIENCE).toBeUndefined();
+    const without = envOf(app(apps().json, 'OrdersApi'));
+    expect(without.GATEWAY_AUDIENCE).toBeUndefined();
+    expect(without.GATEWAY_PRINCIPAL_IDS).toBeUndefined();
+    expect(() => apps({ ordersApiGatewayProof: { ...proof, principalIds: [] } })).toThrow(/ordersApiGatewayProof.principalIds is empty/);
+    expect(() => apps({ ordersApiGatewayProof: { ...proof, principalIds: ['apim'] } })).toThrow(/principalIds entry "apim" is not an object id/);
+    expect(() => apps({ ordersApiGatewayProof: { ...proof, audience: 'a,b' } })).toThrow(/audience "a,b" must be one audience/);
+  });
+
   test('Chat App environment per the contract (DESIGN 4.2); no AUTH_ALLOWED_CLIENT_IDS', () => {
     const env = envOf(app(apps({ agentName: 'my-agent' }).json, 'ChatApp'));
     expect(env).toEqual({

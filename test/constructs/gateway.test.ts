@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TerraformStack, Testing } from 'cdktf';
 import { describe, expect, test } from 'vitest';
-import { onlyResource, resourcesOf, synthJson, withoutMetadata } from './synth';
+import { onlyResource, resolveIn, resourcesOf, synthJson, withoutMetadata } from './synth';
 import { descendants, findAll, parseXml } from './xml';
 import { Gateway, GatewayProps } from '../../src/gateway';
 import { namedValueReferences } from '../../src/gateway/policies';
@@ -95,16 +95,19 @@ describe('the service', () => {
       'orders-mcp-metadata-url': `${GATEWAY}/.well-known/oauth-protected-resource/orders-mcp/mcp`,
       'orders-api-resource': `${GATEWAY}/orders-api`,
       'orders-api-metadata-url': `${GATEWAY}/.well-known/oauth-protected-resource/orders-api`,
+      'orders-gateway-audience': `\${azuread_application_registration.${Object.keys(resourcesOf(json, 'azuread_application_registration'))[0]}.client_id}`,
     });
+    for (const v of Object.values(resourcesOf(json, 'azurerm_api_management_named_value')) as any[]) expect(v.secret).toBe(false);
   });
 
   test('every {{named value}} any policy references is defined, and policies wait for them', () => {
     const defined = Object.keys(namedValues(json));
+    const namedValueAddresses = Object.keys(resourcesOf(json, 'azurerm_api_management_named_value')).map((id) => `azurerm_api_management_named_value.${id}`);
     const policies = [...Object.values(resourcesOf(json, 'azurerm_api_management_api_policy')), ...Object.values(resourcesOf(json, 'azurerm_api_management_api_operation_policy'))] as any[];
     expect(policies).toHaveLength(6);
     for (const p of policies) {
       for (const ref of namedValueReferences(p.xml_content)) expect(defined).toContain(ref);
-      expect(p.depends_on).toHaveLength(defined.length);
+      expect(p.depends_on).toEqual(expect.arrayContaining(namedValueAddresses));
       expect(() => parseXml(p.xml_content)).not.toThrow();
     }
   });
@@ -259,6 +262,67 @@ describe('logging', () => {
       const headers = diagnostic[m].headers_to_log.map((h: string) => h.toLowerCase());
       for (const secret of ['authorization', 'cookie', 'set-cookie']) expect(headers).not.toContain(secret);
     }
+  });
+});
+
+describe('gateway proof', () => {
+  const { json, gateway } = build();
+  const registrationId = Object.keys(resourcesOf(json, 'azuread_application_registration'))[0];
+  const clientId = `\${azuread_application_registration.${registrationId}.client_id}`;
+
+  test('a single-tenant app registration with v2 tokens, no secrets, api://<client id>, its service principal, the deployer as owner', () => {
+    const registration = onlyResource(json, 'azuread_application_registration');
+    expect(registration).toMatchObject({ display_name: 'orders-orders-gateway', sign_in_audience: 'AzureADMyOrg', requested_access_token_version: 2 });
+    expect(onlyResource(json, 'azuread_application_identifier_uri')).toMatchObject({
+      application_id: `\${azuread_application_registration.${registrationId}.id}`,
+      identifier_uri: `api://${clientId}`,
+    });
+    expect(onlyResource(json, 'azuread_service_principal').client_id).toBe(clientId);
+    expect(onlyResource(json, 'azuread_application_owner').owner_object_id).toMatch(/^\$\{data\.azuread_client_config\.\w+\.object_id\}$/);
+    for (const type of ['azuread_application_password', 'azuread_application_certificate', 'azuread_application_federated_identity_credential', 'azuread_application']) {
+      expect(resourcesOf(json, type), type).toEqual({});
+    }
+    expect(gateway.gatewayProofAudience).toBeDefined();
+  });
+
+  test.each(['orders-mcp', 'orders-api'])('%s: strips a client-sent proof, then adds the managed identity token for the audience after the caller\'s checks', (api) => {
+    const policy = apiPolicy(json, api);
+    const root = parseXml(resolved(json, policy.xml_content));
+    const inbound = findAll(root, 'inbound')[0].children;
+    const names = inbound.map((c) => c.name);
+    expect(names).toEqual(['base', 'set-header', 'set-header', 'validate-jwt', 'choose', 'authentication-managed-identity', 'set-header']);
+    expect(inbound[1].attributes).toEqual({ 'name': 'X-Gateway-Authorization', 'exists-action': 'delete' });
+    expect(inbound[5].attributes).toEqual({ 'resource': clientId, 'output-token-variable-name': 'gatewayToken', 'ignore-error': 'false' });
+    expect(inbound[6].attributes).toEqual({ 'name': 'X-Gateway-Authorization', 'exists-action': 'override' });
+    expect(findAll(inbound[6], 'value')[0].text).toBe('@("Bearer " + (string)context.Variables["gatewayToken"])');
+    // The caller's Authorization is passed through: nothing sets or removes it.
+    expect(descendants(root, 'set-header').filter((h) => h.attributes.name.toLowerCase() === 'authorization')).toHaveLength(0);
+    // Not before a token can be issued for the audience.
+    expect(policy.depends_on).toEqual(expect.arrayContaining([
+      `azuread_service_principal.${Object.keys(resourcesOf(json, 'azuread_service_principal'))[0]}`,
+      `azuread_application_identifier_uri.${Object.keys(resourcesOf(json, 'azuread_application_identifier_uri'))[0]}`,
+    ]));
+  });
+
+  test('the metadata and /openai policies carry no gateway proof', () => {
+    const others = [apiPolicy(json, 'azure-openai'), ...Object.values(resourcesOf(json, 'azurerm_api_management_api_operation_policy'))] as any[];
+    for (const p of others) expect(p.xml_content).not.toContain('X-Gateway-Authorization');
+  });
+
+  test('principal id of the system identity, new or existing service', () => {
+    expect(resolveIn(gateway.node.scope as TerraformStack, gateway.principalId)).toMatch(/^\$\{azurerm_api_management\.Gateway_Service_\w+\.identity\[0\]\.principal_id\}$/);
+    const existing = build({ existingName: 'shared-apim' });
+    expect(resolveIn(existing.gateway.node.scope as TerraformStack, existing.gateway.principalId))
+      .toMatch(/^\$\{data\.azurerm_api_management\.\w+\.identity\[0\]\.principal_id\}$/);
+    expect(onlyResource(existing.json, 'azuread_application_registration')).toBeDefined();
+  });
+
+  test('ordersApiGatewayProof: false leaves out the registration and the proof', () => {
+    const { json: j, gateway: g } = build({ ordersApiGatewayProof: false });
+    for (const type of ['azuread_application_registration', 'azuread_service_principal', 'azuread_application_identifier_uri']) expect(resourcesOf(j, type)).toEqual({});
+    expect(namedValues(j)['orders-gateway-audience']).toBeUndefined();
+    expect(apiPolicy(j, 'orders-mcp').xml_content).not.toContain('X-Gateway-Authorization');
+    expect(g.gatewayProofAudience).toBeUndefined();
   });
 });
 

@@ -91,6 +91,49 @@ describe('dependency graph', () => {
     expect(reaches(orders, address('azurerm_role_assignment', 'OrdersApiAcrPull'))).toBe(true);
     expect(reaches(orders, address('azurerm_container_registry_task_schedule_run_now', 'OrdersApiBuildRun'))).toBe(true);
     expect(reaches(chatApp, address('azurerm_container_registry_task_schedule_run_now', 'ChatAppBuildRun'))).toBe(true);
+    // API Management before the Orders API (its identity is in the app's environment), never the reverse:
+    // APIM's backend is the Orders API URL computed from names, not an attribute of the app.
+    const apim = address('azurerm_api_management', 'Gateway');
+    expect(reaches(orders, apim)).toBe(true);
+    expect(reaches(orders, address('azuread_application_registration', 'GatewayProof'))).toBe(true);
+    for (const type of ['azurerm_api_management', 'azurerm_api_management_api', 'azurerm_api_management_api_policy', 'azurerm_api_management_named_value']) {
+      for (const id of Object.keys(resourcesOf(json, type))) expect(reaches(`${type}.${id}`, orders), `${type}.${id}`).toBe(false);
+    }
+  });
+});
+
+describe('gateway proof wiring', () => {
+  test('the Orders API requires API Management\'s token: the audience of the new registration, APIM\'s system identity', () => {
+    const s = stack();
+    const json = synthJson(s);
+    const env = envOf(app(json, 'OrdersApi'));
+    const registration = Object.keys(resourcesOf(json, 'azuread_application_registration'))[0];
+    const apim = Object.keys(resourcesOf(json, 'azurerm_api_management'))[0];
+    expect(env.GATEWAY_AUDIENCE).toBe(`\${azuread_application_registration.${registration}.client_id}`);
+    expect(env.GATEWAY_PRINCIPAL_IDS).toBe(`\${azurerm_api_management.${apim}.identity[0].principal_id}`);
+    expect(resolveIn(s, s.gateway!.gatewayProofAudience)).toBe(env.GATEWAY_AUDIENCE);
+    expect(resolveIn(s, s.gateway!.principalId)).toBe(env.GATEWAY_PRINCIPAL_IDS);
+    // The same audience in the policies API Management runs.
+    const audienceValue = (Object.values(resourcesOf(json, 'azurerm_api_management_named_value')) as any[]).find((v) => v.name === 'orders-gateway-audience').value;
+    expect(audienceValue).toBe(env.GATEWAY_AUDIENCE);
+    for (const p of Object.values(resourcesOf(json, 'azurerm_api_management_api_policy')) as any[]) {
+      if (p.xml_content.includes('validate-jwt') && !p.xml_content.includes('llm-token-limit')) {
+        expect(p.xml_content).toContain('<authentication-managed-identity resource="{{orders-gateway-audience}}" output-token-variable-name="gatewayToken" ignore-error="false" />');
+      }
+    }
+    // The Chat App is not behind the gateway.
+    expect(envOf(app(json, 'ChatApp')).GATEWAY_AUDIENCE).toBeUndefined();
+  });
+
+  test('without API Management, or with the proof switched off: neither variable, no registration', () => {
+    for (const gateway of [{ enabled: false }, { ordersApiGatewayProof: false }]) {
+      const json = synthJson(stack({ gateway }));
+      const env = envOf(app(json, 'OrdersApi'));
+      expect(env.GATEWAY_AUDIENCE, JSON.stringify(gateway)).toBeUndefined();
+      expect(env.GATEWAY_PRINCIPAL_IDS, JSON.stringify(gateway)).toBeUndefined();
+      expect(resourcesOf(json, 'azuread_application_registration')).toEqual({});
+    }
+    expect(() => stack({ gateway: { enabled: false, ordersApiGatewayProof: true } })).toThrow(/gateway.enabled is false, so gateway.ordersApiGatewayProof has nothing to configure/);
   });
 });
 
@@ -162,10 +205,15 @@ describe('wiring', () => {
 });
 
 describe('bring your own everything', () => {
-  test('creates only identities, table, roles, apps, Application Insights, the agent and its connections, and APIs on the existing APIM', () => {
+  test('creates only identities, table, roles, apps, Application Insights, the agent and its connections, APIs on the existing APIM and the gateway proof', () => {
     const json = synthJson(byoStack(Testing.app(), undefined, OPENAPI_FIXTURE));
     const created = Object.entries(json.resource ?? {}).map(([type, byId]) => [type, Object.keys(byId).length]);
     expect(Object.fromEntries(created)).toEqual({
+      // the gateway proof's audience: registration, owner, identifier URI, service principal
+      azuread_application_registration: 1,
+      azuread_application_owner: 1,
+      azuread_application_identifier_uri: 1,
+      azuread_service_principal: 1,
       azapi_resource: 3, // the orders table, the MCP connection, the API Management connection
       azapi_data_plane_resource: 1, // the agent
       azurerm_application_insights: 1,
@@ -179,9 +227,9 @@ describe('bring your own everything', () => {
       azurerm_api_management_api_operation_policy: 3,
       azurerm_api_management_api_policy: 3,
       azurerm_api_management_logger: 1,
-      azurerm_api_management_named_value: 5,
+      azurerm_api_management_named_value: 6,
     });
-    expect(Object.keys(json.data ?? {}).sort()).toEqual(['azurerm_api_management', 'azurerm_client_config', 'azurerm_cognitive_account',
+    expect(Object.keys(json.data ?? {}).sort()).toEqual(['azuread_client_config', 'azurerm_api_management', 'azurerm_client_config', 'azurerm_cognitive_account',
       'azurerm_container_app_environment', 'azurerm_container_registry', 'azurerm_resource_group']);
     const orders = app(json, 'OrdersApi');
     expect(orders.registry).toEqual([expect.objectContaining({ server: expect.stringMatching(/data\.azurerm_container_registry\.\w+\.login_server/) })]);
@@ -190,6 +238,9 @@ describe('bring your own everything', () => {
       PUBLIC_BASE_URL: 'https://apim-platform.azure-api.net/orders-mcp',
       TABLES_ENDPOINT: 'https://stplatformdata.table.core.windows.net/',
       AUTH_REQUIRED_SCOPES: 'user_impersonation',
+      GATEWAY_AUDIENCE: expect.stringMatching(/^\$\{azuread_application_registration\.\w+\.client_id\}$/),
+      // The existing service's system identity, read through the data source.
+      GATEWAY_PRINCIPAL_IDS: expect.stringMatching(/^\$\{data\.azurerm_api_management\.\w+\.identity\[0\]\.principal_id\}$/),
     });
     expect(envOf(app(json, 'ChatApp')).SPA_CLIENT_ID).toBe('33333333-3333-3333-3333-333333333333');
   });
