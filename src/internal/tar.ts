@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 /** Fixed metadata: the archive depends on file names and contents only. */
@@ -111,7 +112,17 @@ export function contextArchive(root: string): ContextArchive {
 
 const cache = new Map<string, { signature: string; archive: ContextArchive }>();
 
-/** {@link contextArchive}, reused within one process while the folder's files are unchanged. */
+/** Where the content hash of a folder is remembered across processes, keyed by its files' names, sizes and mtimes. */
+function hashCacheFile(root: string, signature: string): string {
+  const key = createHash('sha256').update(root).update('\0').update(signature).digest('hex');
+  return join(tmpdir(), 'cdktf-identity-propagating-agent', 'context-hashes', key);
+}
+
+/**
+ * {@link contextArchive}, reused while the folder's files are unchanged: within one process, and
+ * across processes through the remembered content hash, so a synth of unchanged bundles reads
+ * no file contents (the archive itself is built only if its staged copy is missing).
+ */
 export function cachedContextArchive(root: string): ContextArchive {
   const signature = entries(root).map((p) => {
     const stat = statSync(join(root, p));
@@ -119,7 +130,19 @@ export function cachedContextArchive(root: string): ContextArchive {
   }).join('|');
   const hit = cache.get(root);
   if (hit && hit.signature === signature) return hit.archive;
-  const archive = contextArchive(root);
+  const remembered = hashCacheFile(root, signature);
+  let archive: ContextArchive;
+  if (existsSync(remembered)) {
+    const sha256 = readFileSync(remembered, 'utf8').trim();
+    let built: ContextArchive | undefined;
+    archive = { sha256, get gzip() { return (built ??= contextArchive(root)).gzip; } };
+  } else {
+    archive = contextArchive(root);
+    mkdirSync(dirname(remembered), { recursive: true });
+    const temporary = `${remembered}.${process.pid}.tmp`;
+    writeFileSync(temporary, archive.sha256);
+    renameSync(temporary, remembered);
+  }
   cache.set(root, { signature, archive });
   return archive;
 }
