@@ -1,17 +1,11 @@
 import { TerraformStack, Testing } from 'cdktf';
 import { describe, expect, test } from 'vitest';
-import { onlyResource, resourcesOf, synthJson } from './synth';
+import { onlyResource, resourcesOf, synthJson, testPlacement } from './synth';
 import {
-  ContainerAppsEnvironment, ContainerAppsEnvironmentProps, Placement, ServiceContainerApps, ServiceContainerAppsProps, ServiceIdentities,
+  ContainerAppsEnvironment, ContainerAppsEnvironmentProps, ServiceContainerApps, ServiceContainerAppsProps, ServiceIdentities,
 } from '../../src';
 
-const placement: Placement = {
-  resourceGroupName: 'rg-orders',
-  resourceGroupId: '/subscriptions/s/resourceGroups/rg-orders',
-  location: 'swedencentral',
-  baseName: 'orders',
-  uniqueSuffix: 'abc123',
-};
+const placement = testPlacement();
 
 function environment(props: Partial<ContainerAppsEnvironmentProps> = {}) {
   const stack = new TerraformStack(Testing.app(), 'test');

@@ -1,15 +1,9 @@
 import { TerraformStack, Testing } from 'cdktf';
 import { describe, expect, test } from 'vitest';
-import { onlyResource, resourcesOf, synthJson } from './synth';
-import { Placement, SpaRegistration, SpaRegistrationProps } from '../../src';
+import { onlyResource, resourcesOf, synthJson, testPlacement } from './synth';
+import { SpaRegistration, SpaRegistrationProps } from '../../src';
 
-const placement: Placement = {
-  resourceGroupName: 'rg-orders',
-  resourceGroupId: '/subscriptions/s/resourceGroups/rg-orders',
-  location: 'swedencentral',
-  baseName: 'orders',
-  uniqueSuffix: 'abc123',
-};
+const placement = testPlacement();
 
 function synth(props: Partial<SpaRegistrationProps> = { chatAppUrl: 'https://ca-orders-chat-app.sea.azurecontainerapps.io' }) {
   const stack = new TerraformStack(Testing.app(), 'test');

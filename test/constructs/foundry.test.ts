@@ -1,17 +1,9 @@
 import { TerraformStack, Testing } from 'cdktf';
 import { describe, expect, test } from 'vitest';
-import { onlyResource, resourcesOf, synthJson, withoutMetadata } from './synth';
+import { onlyResource, resourcesOf, synthJson, testPlacement, withoutMetadata } from './synth';
 import { Foundry, FoundryProps } from '../../src/foundry';
-import { Placement } from '../../src/placement';
 
-const placement: Placement = {
-  resourceGroupName: 'rg-orders',
-  resourceGroupId: '/subscriptions/sub-1/resourceGroups/rg-orders',
-  location: 'swedencentral',
-  baseName: 'orders',
-  uniqueSuffix: 'abc123',
-  tags: { team: 'a' },
-};
+const placement = testPlacement({ resourceGroupId: '/subscriptions/sub-1/resourceGroups/rg-orders', tags: { team: 'a' } });
 const MCP_URL = 'https://apim-orders-abc123.azure-api.net/orders-mcp/mcp';
 const SIX = ['list-orders', 'get-order', 'create-order', 'update-order', 'delete-order', 'health-check'];
 const FOUNDRY_USER = '/subscriptions/${element(split("/", "/subscriptions/sub-1/resourceGroups/rg-orders"), 2)}/providers/Microsoft.Authorization/roleDefinitions/53ca6127-db72-4b80-b1b0-d745d6d5456d';

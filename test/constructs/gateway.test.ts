@@ -3,19 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TerraformStack, Testing } from 'cdktf';
 import { describe, expect, test } from 'vitest';
-import { onlyResource, resolveIn, resourcesOf, synthJson, withoutMetadata } from './synth';
+import { onlyResource, resolveIn, resourcesOf, synthJson, testPlacement, withoutMetadata } from './synth';
 import { descendants, findAll, parseXml } from './xml';
 import { Gateway, GatewayProps } from '../../src/gateway';
 import { namedValueReferences } from '../../src/gateway/policies';
-import { Placement } from '../../src/placement';
 
-const placement: Placement = {
-  resourceGroupName: 'rg-orders',
-  resourceGroupId: '/subscriptions/sub-1/resourceGroups/rg-orders',
-  location: 'swedencentral',
-  baseName: 'orders',
-  uniqueSuffix: 'abc123',
-};
+const placement = testPlacement({ resourceGroupId: '/subscriptions/sub-1/resourceGroups/rg-orders' });
 const TENANT = '11111111-2222-3333-4444-555555555555';
 const GATEWAY = 'https://apim-orders-abc123.azure-api.net';
 const SPA = 'aaaaaaaa-0000-0000-0000-000000000001';

@@ -4,18 +4,12 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { TerraformStack, Testing } from 'cdktf';
 import { afterAll, describe, expect, test } from 'vitest';
-import { onlyResource, resourcesOf, synthJson } from './synth';
-import { ImageRegistry, ImageRegistryProps, Placement } from '../../src';
+import { onlyResource, resourcesOf, synthJson, testPlacement } from './synth';
+import { ImageRegistry, ImageRegistryProps } from '../../src';
 import { contextArchive } from '../../src/internal/tar';
 
 const fixture = join(__dirname, 'fixtures', 'services-dist');
-const placement: Placement = {
-  resourceGroupName: 'rg-orders',
-  resourceGroupId: '/subscriptions/s/resourceGroups/rg-orders',
-  location: 'swedencentral',
-  baseName: 'orders',
-  uniqueSuffix: 'abc123',
-};
+const placement = testPlacement();
 
 const scratch: string[] = [];
 afterAll(() => scratch.forEach((d) => rmSync(d, { recursive: true, force: true })));

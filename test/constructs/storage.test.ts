@@ -1,16 +1,9 @@
 import { TerraformStack, Testing } from 'cdktf';
 import { describe, expect, test } from 'vitest';
-import { onlyResource, resolveIn, resourcesOf, synthJson } from './synth';
-import { OrdersStorage, OrdersStorageProps, Placement } from '../../src';
+import { onlyResource, resolveIn, resourcesOf, synthJson, testPlacement } from './synth';
+import { OrdersStorage, OrdersStorageProps } from '../../src';
 
-const placement: Placement = {
-  resourceGroupName: 'rg-orders',
-  resourceGroupId: '/subscriptions/s/resourceGroups/rg-orders',
-  location: 'swedencentral',
-  baseName: 'orders',
-  uniqueSuffix: 'abc123',
-  tags: { team: 'a' },
-};
+const placement = testPlacement({ tags: { team: 'a' } });
 
 function synth(props: Partial<OrdersStorageProps> = {}) {
   const stack = new TerraformStack(Testing.app(), 'test');

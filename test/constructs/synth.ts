@@ -1,5 +1,6 @@
 import { TerraformOutput, TerraformStack, Testing } from 'cdktf';
 import { Construct } from 'constructs';
+import type { Placement } from '../../src';
 
 /** Synthesized Terraform JSON of one stack (no backend block, no absolute paths). */
 export interface SynthJson {
@@ -37,4 +38,16 @@ export function resolveIn(stack: TerraformStack, value: unknown): unknown {
   const id = `resolve_${resolved++}`;
   new TerraformOutput(stack, id, { value });
   return synthJson(stack).output?.[id]?.value;
+}
+
+/** Where a sub-construct test places its resources (a fixed suffix, so names are literal). */
+export function testPlacement(overrides: Partial<Placement> = {}): Placement {
+  return {
+    resourceGroupName: 'rg-orders',
+    resourceGroupId: '/subscriptions/s/resourceGroups/rg-orders',
+    location: 'swedencentral',
+    baseName: 'orders',
+    uniqueSuffix: 'abc123',
+    ...overrides,
+  };
 }
