@@ -7,12 +7,12 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { coldStartMs } from './cold-start.js';
 import { median, round } from './stats.js';
+import { freePort } from '../lib-services/shared/net.js';
 
 const root = join(import.meta.dirname, '..');
 const dist = join(root, 'lib-services/dist/chat-app');
@@ -23,13 +23,6 @@ function gzipKb(path: string): number {
   return gzipSync(readFileSync(path), { level: 9 }).byteLength / 1024;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((ok) => server.close(() => ok()));
-  return port;
-}
 
 export async function run(): Promise<Record<string, unknown>> {
   if (!existsSync(join(dist, 'server.mjs'))) {

@@ -27,8 +27,8 @@ import { ordersConfigFromEnv } from '../lib-services/orders-api/config.js';
 import { seedOrders } from '../lib-services/orders-api/service.js';
 import { MemoryOrderStore } from '../lib-services/orders-api/store.js';
 import { createTokenVerifier, type Principal, type TokenVerifier } from '../lib-services/shared/auth/index.js';
+import { freePort } from '../lib-services/shared/net.js';
 import { createLogger } from '../lib-services/shared/observability.js';
-import { freePort } from '../test/support/azurite.js';
 import { TestIssuer, USERS } from '../test/support/issuer.js';
 
 interface LoadOptions {

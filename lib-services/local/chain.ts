@@ -3,12 +3,12 @@
 // same environment contract they have in Azure. Used by `npm run local` and the e2e tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { modelReasoner } from './agent/model';
 import { createApp as createAgentRuntime } from './agent-runtime';
 import { startLocalOidcProvider, type LocalOidc, type LocalOidcOptions, type LocalUser } from './oidc-provider';
+import { freePort } from '../shared/net.js';
 
 export type ServiceName = 'orders-api' | 'chat-app';
 
@@ -44,13 +44,6 @@ export interface LocalChain {
 const AZURITE_ACCOUNT = 'devstoreaccount1';
 const AZURITE_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
-export async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((ok, fail) => { probe.once('error', fail); probe.listen(0, '127.0.0.1', () => ok()); });
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((ok) => probe.close(ok));
-  return port;
-}
 
 async function waitForHealth(url: string, child: ChildProcess | undefined, anyAnswer = false, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

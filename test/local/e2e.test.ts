@@ -70,7 +70,8 @@ function jsonLines(lines: string[]): Record<string, any>[] {
   return lines.flatMap((l) => { try { return [JSON.parse(l)]; } catch { return []; } });
 }
 
-describe.skipIf(!ready)('local identity chain in Chromium', () => {
+// Skipped only off CI: under CI=true a missing browser or bundle fails the run instead of hiding the suite.
+describe.skipIf(!ready && !process.env.CI)('local identity chain in Chromium', () => {
   let alice: Session;
   let bob: Session;
   let createdId: string;

@@ -1,18 +1,10 @@
 /** Azurite's table server from the npm package, on a free loopback port, in memory; nothing global. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '../../lib-services/shared/net.js';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
+
 
 const ACCOUNT = 'devstoreaccount1';
 // Azurite's published development key (not a secret).

@@ -1,10 +1,10 @@
 // The agent client against the recording Foundry stand-in over real loopback HTTP.
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   approvalItem, FoundryStandIn, hang, messageItem, RESPONSES_PATH, responseObject, sendEvents, sendJson, streamEvents,
 } from './foundry-standin.js';
 import { AgentClient, AgentError, userTokenCredential, type AgentClientOptions } from '../../../lib-services/chat-app/agent-client.js';
+import { freePort } from '../../../lib-services/shared/net.js';
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.user-token-under-test.signature';
 let standIn: FoundryStandIn;
@@ -188,10 +188,3 @@ describe('failures', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
