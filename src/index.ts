@@ -1,3 +1,4 @@
+export * from './identity-propagating-agent';
 export * from './stack';
 export * from './placement';
 export * from './resource-group';

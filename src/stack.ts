@@ -1,120 +1,30 @@
-import { join } from 'node:path';
 import { AzureadProvider } from '@cdktf/provider-azuread/lib/provider';
-import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
 import { Construct } from 'constructs';
 import { AzapiProvider } from './azapi/provider';
-import { AppOptions, ServiceContainerApps, ContainerAppNames } from './container-apps/apps';
-import { ContainerAppsEnvironment, EnvironmentOptions } from './container-apps/environment';
+import { ServiceContainerApps, ContainerAppNames } from './container-apps/apps';
+import { ContainerAppsEnvironment } from './container-apps/environment';
 import { ServiceIdentities } from './container-apps/identities';
-import { EntraOptions, SpaRegistration } from './entra/spa';
-import { Foundry, FoundryOptions } from './foundry/foundry';
-import { Gateway, GatewayOptions } from './gateway/gateway';
-import { SecurityChecks, SecurityChecksProps } from './guard/security-checks';
-import { derivedUniqueSuffix, validateBaseName, validateUniqueSuffix } from './internal/naming';
-import { Aspects, TerraformOutput, TerraformStack } from './internal/tf';
-import { rejectTogether } from './internal/validation';
-import { Monitoring, MonitoringOptions } from './monitoring/monitoring';
+import { SpaRegistration } from './entra/spa';
+import { Foundry } from './foundry/foundry';
+import { Gateway } from './gateway/gateway';
+import { SecurityChecks } from './guard/security-checks';
+import { IdentityPropagatingAgent, IdentityPropagatingAgentProps } from './identity-propagating-agent';
+import { Aspects, TerraformStack } from './internal/tf';
+import { Monitoring } from './monitoring/monitoring';
 import { Placement } from './placement';
-import { ImageOptions, ImageRegistry } from './registry/registry';
-import { AgentResourceGroup } from './resource-group/resource-group';
-import { OrdersStorage, StorageOptions } from './storage/storage';
+import { ImageRegistry } from './registry/registry';
+import { OrdersStorage } from './storage/storage';
+
+/** Props of {@link IdentityPropagatingAgentStack}: those of {@link IdentityPropagatingAgent}. */
+export interface IdentityPropagatingAgentStackProps extends IdentityPropagatingAgentProps {}
 
 /**
- * Container Apps options of the stack: the environment and the two apps. The Chat App's
- * Foundry project endpoint comes from the stack's Foundry part (see `foundry` to use an
- * existing account or project).
- */
-export interface ContainerAppsOptions extends EnvironmentOptions, AppOptions {}
-
-/** Props of {@link IdentityPropagatingAgentStack}. */
-export interface IdentityPropagatingAgentStackProps {
-  /**
-   * Base of every resource name: 3 to 14 lower-case letters, digits and single hyphens,
-   * starting with a letter.
-   */
-  readonly baseName: string;
-  /** Azure region of the deployment, e.g. `swedencentral` (it must offer Foundry, the model and APIM v2). */
-  readonly location: string;
-  /**
-   * Subscription to deploy into.
-   * @default - from the environment (`ARM_SUBSCRIPTION_ID` or the Azure CLI login)
-   */
-  readonly subscriptionId?: string;
-  /**
-   * Entra tenant of the deployment and of the users.
-   * @default - the tenant of the deploying identity
-   */
-  readonly tenantId?: string;
-  /**
-   * Name of a new resource group.
-   * @default `rg-<baseName>`
-   */
-  readonly resourceGroupName?: string;
-  /**
-   * Deploy into this existing resource group instead of creating one.
-   * @default - a new resource group is created
-   */
-  readonly existingResourceGroupName?: string;
-  /**
-   * Token appended to globally unique names (storage account, registry, Foundry subdomain, APIM).
-   * @default - the first 6 hex digits of sha1("<subscription id>/<resource group name>"), stable across deploys
-   */
-  readonly uniqueSuffix?: string;
-  /**
-   * Tags applied to every resource that takes tags.
-   * @default - none
-   */
-  readonly tags?: { [key: string]: string };
-  /**
-   * Log Analytics and Application Insights.
-   * @default - a new workspace and a workspace-based Application Insights
-   */
-  readonly monitoring?: MonitoringOptions;
-  /**
-   * Container registry and the services' images.
-   * @default - a new Basic registry; both images built in Azure from the bundled services
-   */
-  readonly images?: ImageOptions;
-  /**
-   * Table Storage of the Orders API.
-   * @default - a new account (Entra ID only) with the `orders` table
-   */
-  readonly storage?: StorageOptions;
-  /**
-   * Container Apps environment and the two apps.
-   * @default - a new environment wired to Log Analytics; apps with the defaults of {@link AppOptions}
-   */
-  readonly containerApps?: ContainerAppsOptions;
-  /**
-   * The Chat App's SPA app registration.
-   * @default - a new single-tenant SPA registration
-   */
-  readonly entra?: EntraOptions;
-  /**
-   * Foundry: account, project, model deployment, the MCP connection and the agent.
-   * @default - a new AIServices account and project, gpt-4o, the agent `orders-assistant`
-   */
-  readonly foundry?: FoundryOptions;
-  /**
-   * API Management in front of the Orders API (`enabled: false` for none).
-   * @default - a new BasicV2 service with `/orders-mcp`, `/orders-api`, the RFC 9728 metadata and `/openai`
-   */
-  readonly gateway?: GatewayOptions;
-  /**
-   * The project's security rules, checked at synth (see README "Security rules").
-   * @default - applied; error findings fail synth
-   */
-  readonly securityChecks?: SecurityChecksProps;
-}
-
-/**
- * The whole identity-propagating agent system in one Terraform stack: the signed-in user's
- * Entra token travels from the browser through the Chat App and the Foundry agent to the
- * Orders API, and is validated at every service.
+ * The whole identity-propagating agent system in a Terraform stack of its own: it configures
+ * the azurerm, azuread and azapi providers and places one {@link IdentityPropagatingAgent} in it.
+ * To add the system to a stack you already have, use {@link IdentityPropagatingAgent} instead.
  *
- * It configures the azurerm, azuread and azapi providers and composes the sub-constructs;
- * it creates nothing itself.
+ * The security rules apply to the whole stack, resources you add beside the system included.
  *
  * @example
  * const app = new App();
@@ -122,6 +32,8 @@ export interface IdentityPropagatingAgentStackProps {
  * app.synth();
  */
 export class IdentityPropagatingAgentStack extends TerraformStack {
+  /** The system placed in this stack. */
+  public readonly agent: IdentityPropagatingAgent;
   /** Where every part places its resources. */
   public readonly placement: Placement;
   /** Tenant id of the deployment (a Terraform expression unless `tenantId` was given). */
@@ -171,24 +83,11 @@ export class IdentityPropagatingAgentStack extends TerraformStack {
   /** The security rules applied to this stack; `findings` holds the result of the latest synth. */
   public readonly securityChecks: SecurityChecks;
 
+
   constructor(scope: Construct, id: string, props: IdentityPropagatingAgentStackProps) {
     super(scope, id);
-    const owner = 'IdentityPropagatingAgentStack';
     // Secure by default: every resource of the stack, the user's included, is checked at synth.
-    this.securityChecks = new SecurityChecks(props.securityChecks);
-    Aspects.of(this).add(this.securityChecks);
-    validateBaseName(owner, props.baseName);
-    if (props.uniqueSuffix !== undefined) validateUniqueSuffix(owner, props.uniqueSuffix);
-    rejectTogether(owner, { resourceGroupName: props.resourceGroupName, existingResourceGroupName: props.existingResourceGroupName },
-      'name a new resource group or an existing one, not both.');
-    const { enabled: gatewayEnabled, ...gatewayOptions } = props.gateway ?? {};
-    if (gatewayEnabled === false) {
-      for (const [key, value] of Object.entries(gatewayOptions)) {
-        if (value !== undefined) throw new Error(`${owner}: gateway.enabled is false, so gateway.${key} has nothing to configure.`);
-      }
-    }
-    rejectTogether(owner, { 'containerApps.agentName': props.containerApps?.agentName, 'foundry.agent.name': props.foundry?.agent?.name },
-      'the agent\'s name is set once, in foundry.agent.name, and the Chat App follows it.');
+    Aspects.of(this).add(new SecurityChecks(props.securityChecks));
 
     new AzurermProvider(this, 'azurerm', {
       features: [{}],
@@ -200,172 +99,33 @@ export class IdentityPropagatingAgentStack extends TerraformStack {
     new AzureadProvider(this, 'azuread', { tenantId: props.tenantId });
     new AzapiProvider(this, 'azapi', { subscriptionId: props.subscriptionId, tenantId: props.tenantId });
 
-    const client = new DataAzurermClientConfig(this, 'ClientConfig');
-    this.tenantId = props.tenantId ?? client.tenantId;
-
-    const resourceGroup = new AgentResourceGroup(this, 'ResourceGroup', {
-      baseName: props.baseName,
-      location: props.location,
-      name: props.resourceGroupName,
-      existingName: props.existingResourceGroupName,
-      tags: props.tags,
-    });
-
-    this.placement = {
-      resourceGroupName: resourceGroup.name,
-      resourceGroupId: resourceGroup.id,
-      location: props.location,
-      baseName: props.baseName,
-      uniqueSuffix: props.uniqueSuffix ?? derivedUniqueSuffix(client.subscriptionId, resourceGroup.name),
-      tags: props.tags,
-    };
-
-    this.monitoring = new Monitoring(this, 'Monitoring', { placement: this.placement, ...props.monitoring });
-
-    // Order without cycles: environment (its domain gives every app URL) -> identities ->
-    // storage and images -> SPA registration (redirect URI from the Chat App's name) ->
-    // [Foundry: needs ordersApiMcpUrl] -> [API Management: backend ordersApiFqdn, computed] ->
-    // the apps (the Orders API's gateway proof names APIM's identity and the proof's audience).
-    const apps = props.containerApps ?? {};
-    const audiences = apps.audiences ?? ['https://ai.azure.com'];
-    this.containerAppsEnvironment = new ContainerAppsEnvironment(this, 'ContainerAppsEnvironment', {
-      placement: this.placement,
-      existingEnvironmentName: apps.existingEnvironmentName,
-      existingEnvironmentResourceGroupName: apps.existingEnvironmentResourceGroupName,
-      logAnalyticsWorkspaceId: apps.existingEnvironmentName === undefined ? this.monitoring.logAnalyticsWorkspaceId : undefined,
-    });
-    this.containerAppNames = ServiceContainerApps.defaultNames(props.baseName);
-    const domain = this.containerAppsEnvironment.defaultDomain;
-    this.ordersApiFqdn = ServiceContainerApps.fqdnOf(this.containerAppNames.ordersApi, domain);
-    this.ordersApiUrl = `https://${this.ordersApiFqdn}`;
-    this.ordersApiMcpUrl = `${this.ordersApiUrl}/mcp`;
-    this.chatAppUrl = `https://${ServiceContainerApps.fqdnOf(this.containerAppNames.chatApp, domain)}`;
-
-    this.identities = new ServiceIdentities(this, 'Identities', { placement: this.placement });
-    this.ordersApiPrincipalId = this.identities.ordersApi.principalId;
-    this.chatAppPrincipalId = this.identities.chatApp.principalId;
-
-    this.storage = new OrdersStorage(this, 'Storage', {
-      placement: this.placement,
-      ...props.storage,
-      ordersApiPrincipalId: this.ordersApiPrincipalId,
-    });
-    this.tablesEndpoint = this.storage.tablesEndpoint;
-
-    const images = props.images ?? {};
-    const allImagesOwn = images.ordersApiImage !== undefined && images.chatAppImage !== undefined;
-    if (!allImagesOwn || images.existingRegistryName !== undefined) {
-      this.images = new ImageRegistry(this, 'Images', {
-        placement: this.placement,
-        ...images,
-        subscriptionId: props.subscriptionId,
-        tenantId: props.tenantId,
-      });
-    }
-
-    const entra = props.entra ?? {};
-    this.spa = new SpaRegistration(this, 'Spa', {
-      placement: this.placement,
-      ...entra,
-      chatAppUrl: entra.existingSpaClientId === undefined ? this.chatAppUrl : undefined,
-    });
-    this.spaClientId = this.spa.clientId;
-
-    // Foundry: the agent targets API Management's MCP URL, known from the service name before it exists.
-    const withGateway = gatewayEnabled !== false;
-    const gatewayName = gatewayOptions.existingName ?? gatewayOptions.name ?? Gateway.defaultName(this.placement);
-    const gatewayUrl = Gateway.gatewayUrlOf(gatewayName);
-    this.mcpUrl = withGateway ? Gateway.mcpUrlOf(gatewayUrl) : this.ordersApiMcpUrl;
-    this.foundry = new Foundry(this, 'Foundry', {
-      placement: this.placement,
-      ...props.foundry,
-      agent: { ...props.foundry?.agent, name: props.foundry?.agent?.name ?? apps.agentName },
-      mcpAudience: props.foundry?.mcpAudience ?? audiences[0],
-      mcpUrl: this.mcpUrl,
-      logAnalyticsWorkspaceId: this.monitoring.logAnalyticsWorkspaceId,
-      deployerPrincipalId: client.objectId,
-    });
-    this.projectEndpoint = this.foundry.projectEndpoint;
-    this.agentName = this.foundry.agentName;
-
-    // API Management before the apps: its backend is the Orders API's URL computed from names (no
-    // reference to the app), while the Orders API needs APIM's identity for the gateway proof.
-    if (withGateway) {
-      this.gateway = new Gateway(this, 'Gateway', {
-        placement: this.placement,
-        ...gatewayOptions,
-        // The OpenAPI document sits beside the bundles it was generated with.
-        ordersApiOpenApiPath: gatewayOptions.ordersApiOpenApiPath
-          ?? (images.servicesDistDir !== undefined ? join(images.servicesDistDir, 'orders-api', 'openapi.json') : undefined),
-        tenantId: this.tenantId,
-        ordersApiUrl: this.ordersApiUrl,
-        audiences,
-        allowedClientIds: apps.ordersApiAllowedClientIds,
-        requiredScopes: apps.ordersApiRequiredScopes,
-        applicationInsightsId: this.monitoring.applicationInsightsId,
-        applicationInsightsConnectionString: this.monitoring.applicationInsightsConnectionString,
-        logAnalyticsWorkspaceId: this.monitoring.logAnalyticsWorkspaceId,
-        openAiEndpoint: this.foundry.openAiEndpoint,
-        cognitiveAccountId: this.foundry.accountId,
-      });
-      this.foundry.connectApiManagement({ gatewayUrl: this.gateway.gatewayUrl, apiManagementId: this.gateway.apiManagementId });
-    }
-
-    this.apps = new ServiceContainerApps(this, 'ContainerApps', {
-      placement: this.placement,
-      ...pickAppOptions(apps),
-      environmentId: this.containerAppsEnvironment.id,
-      environmentDefaultDomain: domain,
-      names: this.containerAppNames,
-      ordersApiIdentity: this.identities.ordersApi,
-      chatAppIdentity: this.identities.chatApp,
-      ordersApiImage: this.images?.ordersApiImage ?? images.ordersApiImage!,
-      chatAppImage: this.images?.chatAppImage ?? images.chatAppImage!,
-      registry: this.images && { id: this.images.registryId, loginServer: this.images.loginServer },
-      tenantId: this.tenantId,
-      tablesEndpoint: this.tablesEndpoint,
-      tableName: this.storage.tableName,
-      spaClientId: this.spaClientId,
-      foundryProjectEndpoint: this.projectEndpoint,
-      agentName: this.agentName,
-      // Behind API Management the Orders API names the gateway URL in its metadata and challenges.
-      ordersApiPublicBaseUrl: apps.ordersApiPublicBaseUrl ?? (withGateway ? `${gatewayUrl}/orders-mcp` : undefined),
-      // ...and, with the gateway proof, serves only requests that carry APIM's own token.
-      ordersApiGatewayProof: this.gateway?.gatewayProofAudience !== undefined
-        ? { audience: this.gateway.gatewayProofAudience, principalIds: [this.gateway.principalId] }
-        : undefined,
-      applicationInsightsConnectionString: this.monitoring.applicationInsightsConnectionString,
-      // The first revision finds its image, and the Orders API its table role.
-      waitFor: [this.storage, ...(this.images ? [this.images] : [])],
-    });
-
-    // Outputs of DESIGN section 5 (no secrets).
-    new TerraformOutput(this, 'chat_app_url', { value: this.chatAppUrl, description: 'The Chat App: sign in and chat here.' });
-    new TerraformOutput(this, 'spa_client_id', { value: this.spaClientId, description: 'Client id of the SPA app registration.' });
-    new TerraformOutput(this, 'orders_api_url', { value: this.ordersApiUrl, description: 'The Orders API (validates every token itself).' });
-    new TerraformOutput(this, 'mcp_endpoint', { value: this.mcpUrl, description: 'The MCP endpoint the agent calls.' });
-    if (this.gateway) {
-      new TerraformOutput(this, 'apim_gateway_url', { value: this.gateway.gatewayUrl, description: 'API Management gateway URL.' });
-    }
-    new TerraformOutput(this, 'foundry_project_endpoint', { value: this.projectEndpoint, description: 'Foundry project endpoint (FOUNDRY_PROJECT_ENDPOINT).' });
-    new TerraformOutput(this, 'agent_name', { value: this.agentName, description: 'Name of the Foundry agent.' });
+    // "Default" is left out of logical ids, so every resource keeps the address it had when the
+    // stack built the system itself: existing state needs no move.
+    const agent = new IdentityPropagatingAgent(this, 'Default', props);
+    this.agent = agent;
+    this.placement = agent.placement;
+    this.tenantId = agent.tenantId;
+    this.monitoring = agent.monitoring;
+    this.containerAppsEnvironment = agent.containerAppsEnvironment;
+    this.containerAppNames = agent.containerAppNames;
+    this.identities = agent.identities;
+    this.storage = agent.storage;
+    this.images = agent.images;
+    this.spa = agent.spa;
+    this.apps = agent.apps;
+    this.ordersApiFqdn = agent.ordersApiFqdn;
+    this.ordersApiUrl = agent.ordersApiUrl;
+    this.ordersApiMcpUrl = agent.ordersApiMcpUrl;
+    this.chatAppUrl = agent.chatAppUrl;
+    this.spaClientId = agent.spaClientId;
+    this.ordersApiPrincipalId = agent.ordersApiPrincipalId;
+    this.chatAppPrincipalId = agent.chatAppPrincipalId;
+    this.tablesEndpoint = agent.tablesEndpoint;
+    this.foundry = agent.foundry;
+    this.gateway = agent.gateway;
+    this.mcpUrl = agent.mcpUrl;
+    this.projectEndpoint = agent.projectEndpoint;
+    this.agentName = agent.agentName;
+    this.securityChecks = agent.securityChecks;
   }
-}
-
-/** The app settings of the stack's options, without the environment switches. */
-function pickAppOptions(o: ContainerAppsOptions): AppOptions {
-  return {
-    ordersApi: o.ordersApi,
-    chatApp: o.chatApp,
-    terminationGracePeriodSeconds: o.terminationGracePeriodSeconds,
-    audiences: o.audiences,
-    ordersApiAllowedClientIds: o.ordersApiAllowedClientIds,
-    ordersApiRequiredScopes: o.ordersApiRequiredScopes,
-    ordersApiPublicBaseUrl: o.ordersApiPublicBaseUrl,
-    ordersApiAllowedIpRanges: o.ordersApiAllowedIpRanges,
-    ordersAdminObjectIds: o.ordersAdminObjectIds,
-    ordersSeedOwnerObjectId: o.ordersSeedOwnerObjectId,
-    agentName: o.agentName,
-    authority: o.authority,
-  };
 }

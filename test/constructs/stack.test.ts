@@ -61,7 +61,7 @@ describe('resource group', () => {
 
   test('a new name and an existing group together are rejected, naming both', () => {
     expect(() => stack({ resourceGroupName: 'a', existingResourceGroupName: 'b' }))
-      .toThrow(/IdentityPropagatingAgentStack: resourceGroupName and existingResourceGroupName cannot be used together/);
+      .toThrow(/IdentityPropagatingAgent: resourceGroupName and existingResourceGroupName cannot be used together/);
   });
 });
 
