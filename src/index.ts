@@ -11,3 +11,4 @@ export * from './entra';
 export * from './foundry';
 export * from './gateway';
 export * from './guard';
+export * from './orders-api-access';
