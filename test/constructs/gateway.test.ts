@@ -88,7 +88,7 @@ describe('the service', () => {
       'orders-mcp-metadata-url': `${GATEWAY}/.well-known/oauth-protected-resource/orders-mcp/mcp`,
       'orders-api-resource': `${GATEWAY}/orders-api`,
       'orders-api-metadata-url': `${GATEWAY}/.well-known/oauth-protected-resource/orders-api`,
-      'orders-gateway-audience': `\${azuread_application_registration.${Object.keys(resourcesOf(json, 'azuread_application_registration'))[0]}.client_id}`,
+      'orders-gateway-audience': `\${azuread_application.${Object.keys(resourcesOf(json, 'azuread_application'))[0]}.client_id}`,
     });
     for (const v of Object.values(resourcesOf(json, 'azurerm_api_management_named_value')) as any[]) expect(v.secret).toBe(false);
   });
@@ -260,19 +260,24 @@ describe('logging', () => {
 
 describe('gateway proof', () => {
   const { json, gateway } = build();
-  const registrationId = Object.keys(resourcesOf(json, 'azuread_application_registration'))[0];
-  const clientId = `\${azuread_application_registration.${registrationId}.client_id}`;
+  const registrationId = Object.keys(resourcesOf(json, 'azuread_application'))[0];
+  const clientId = `\${azuread_application.${registrationId}.client_id}`;
 
   test('a single-tenant app registration with v2 tokens, no secrets, api://<client id>, its service principal, the deployer as owner', () => {
-    const registration = onlyResource(json, 'azuread_application_registration');
-    expect(registration).toMatchObject({ display_name: 'orders-orders-gateway', sign_in_audience: 'AzureADMyOrg', requested_access_token_version: 2 });
+    const registration = onlyResource(json, 'azuread_application');
+    expect(registration).toMatchObject({ display_name: 'orders-orders-gateway', sign_in_audience: 'AzureADMyOrg', api: { requested_access_token_version: 2 } });
     expect(onlyResource(json, 'azuread_application_identifier_uri')).toMatchObject({
-      application_id: `\${azuread_application_registration.${registrationId}.id}`,
+      application_id: `\${azuread_application.${registrationId}.id}`,
       identifier_uri: `api://${clientId}`,
     });
+    // The separate identifier URI resource is not undone by the application on the next plan.
+    expect(registration.lifecycle).toEqual({ ignore_changes: ['identifier_uris'] });
     expect(onlyResource(json, 'azuread_service_principal').client_id).toBe(clientId);
-    expect(onlyResource(json, 'azuread_application_owner').owner_object_id).toMatch(/^\$\{data\.azuread_client_config\.\w+\.object_id\}$/);
-    for (const type of ['azuread_application_password', 'azuread_application_certificate', 'azuread_application_federated_identity_credential', 'azuread_application']) {
+    // The deployer owns it through `owners` (azuread keeps the caller it lists), never a separate owner resource.
+    const deployer = /^\$\{data\.azuread_client_config\.\w+\.object_id\}$/;
+    expect(registration.owners).toEqual([expect.stringMatching(deployer)]);
+    expect(onlyResource(json, 'azuread_service_principal').owners).toEqual([expect.stringMatching(deployer)]);
+    for (const type of ['azuread_application_owner', 'azuread_application_registration', 'azuread_application_password', 'azuread_application_certificate', 'azuread_application_federated_identity_credential']) {
       expect(resourcesOf(json, type), type).toEqual({});
     }
     expect(gateway.gatewayProofAudience).toBeDefined();
@@ -307,12 +312,12 @@ describe('gateway proof', () => {
     const existing = build({ existingName: 'shared-apim' });
     expect(resolveIn(existing.gateway.node.scope as TerraformStack, existing.gateway.principalId))
       .toMatch(/^\$\{data\.azurerm_api_management\.\w+\.identity\[0\]\.principal_id\}$/);
-    expect(onlyResource(existing.json, 'azuread_application_registration')).toBeDefined();
+    expect(onlyResource(existing.json, 'azuread_application')).toBeDefined();
   });
 
   test('ordersApiGatewayProof: false leaves out the registration and the proof', () => {
     const { json: j, gateway: g } = build({ ordersApiGatewayProof: false });
-    for (const type of ['azuread_application_registration', 'azuread_service_principal', 'azuread_application_identifier_uri']) expect(resourcesOf(j, type)).toEqual({});
+    for (const type of ['azuread_application', 'azuread_service_principal', 'azuread_application_identifier_uri']) expect(resourcesOf(j, type)).toEqual({});
     expect(namedValues(j)['orders-gateway-audience']).toBeUndefined();
     expect(apiPolicy(j, 'orders-mcp').xml_content).not.toContain('X-Gateway-Authorization');
     expect(g.gatewayProofAudience).toBeUndefined();

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Testing } from 'cdktf';
 import { describe, expect, test } from 'vitest';
-import { onlyResource, resolveIn, resourcesOf, synthJson, SynthJson } from './synth';
+import { onlyResource, resolveIn, resourcesOf, resourceWithin, synthJson, SynthJson } from './synth';
 import { byoStack } from '../../examples/byo-stack';
 import { exampleStack } from '../../examples/stack';
 import { IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps } from '../../src';
@@ -95,7 +95,7 @@ describe('dependency graph', () => {
     // APIM's backend is the Orders API URL computed from names, not an attribute of the app.
     const apim = address('azurerm_api_management', 'Gateway');
     expect(reaches(orders, apim)).toBe(true);
-    expect(reaches(orders, address('azuread_application_registration', 'GatewayProof'))).toBe(true);
+    expect(reaches(orders, address('azuread_application', 'GatewayProof'))).toBe(true);
     for (const type of ['azurerm_api_management', 'azurerm_api_management_api', 'azurerm_api_management_api_policy', 'azurerm_api_management_named_value']) {
       for (const id of Object.keys(resourcesOf(json, type))) expect(reaches(`${type}.${id}`, orders), `${type}.${id}`).toBe(false);
     }
@@ -107,9 +107,9 @@ describe('gateway proof wiring', () => {
     const s = stack();
     const json = synthJson(s);
     const env = envOf(app(json, 'OrdersApi'));
-    const registration = Object.keys(resourcesOf(json, 'azuread_application_registration'))[0];
+    const registration = Object.keys(resourcesOf(json, 'azuread_application')).find((id) => id.startsWith('Gateway_GatewayProof'))!;
     const apim = Object.keys(resourcesOf(json, 'azurerm_api_management'))[0];
-    expect(env.GATEWAY_AUDIENCE).toBe(`\${azuread_application_registration.${registration}.client_id}`);
+    expect(env.GATEWAY_AUDIENCE).toBe(`\${azuread_application.${registration}.client_id}`);
     expect(env.GATEWAY_PRINCIPAL_IDS).toBe(`\${azurerm_api_management.${apim}.identity[0].principal_id}`);
     expect(resolveIn(s, s.gateway!.gatewayProofAudience)).toBe(env.GATEWAY_AUDIENCE);
     expect(resolveIn(s, s.gateway!.principalId)).toBe(env.GATEWAY_PRINCIPAL_IDS);
@@ -131,7 +131,7 @@ describe('gateway proof wiring', () => {
       const env = envOf(app(json, 'OrdersApi'));
       expect(env.GATEWAY_AUDIENCE, JSON.stringify(gateway)).toBeUndefined();
       expect(env.GATEWAY_PRINCIPAL_IDS, JSON.stringify(gateway)).toBeUndefined();
-      expect(resourcesOf(json, 'azuread_application_registration')).toEqual({});
+      expect(Object.keys(resourcesOf(json, 'azuread_application')).filter((id) => id.includes('GatewayProof'))).toEqual([]);
     }
     expect(() => stack({ gateway: { enabled: false, ordersApiGatewayProof: true } })).toThrow(/gateway.enabled is false, so gateway.ordersApiGatewayProof has nothing to configure/);
   });
@@ -182,7 +182,7 @@ describe('wiring', () => {
   });
 
   test('the SPA redirect URI is the Chat App origin, from the environment domain', () => {
-    const uris = onlyResource(synthJson(stack()), 'azuread_application').single_page_application.redirect_uris;
+    const uris = resourceWithin(synthJson(stack()), 'azuread_application', 'Spa').single_page_application.redirect_uris;
     expect(uris[0]).toMatch(/^https:\/\/ca-orders-chat-app\.\$\{azurerm_container_app_environment\.\w+\.default_domain\}\/$/);
   });
 
@@ -209,9 +209,8 @@ describe('bring your own everything', () => {
     const json = synthJson(byoStack(Testing.app(), undefined, OPENAPI_FIXTURE));
     const created = Object.entries(json.resource ?? {}).map(([type, byId]) => [type, Object.keys(byId).length]);
     expect(Object.fromEntries(created)).toEqual({
-      // the gateway proof's audience: registration, owner, identifier URI, service principal
-      azuread_application_registration: 1,
-      azuread_application_owner: 1,
+      // the gateway proof's audience: registration (the deployer as owner), identifier URI, service principal
+      azuread_application: 1,
       azuread_application_identifier_uri: 1,
       azuread_service_principal: 1,
       azapi_resource: 3, // the orders table, the MCP connection, the API Management connection
@@ -238,7 +237,7 @@ describe('bring your own everything', () => {
       PUBLIC_BASE_URL: 'https://apim-platform.azure-api.net/orders-mcp',
       TABLES_ENDPOINT: 'https://stplatformdata.table.core.windows.net/',
       AUTH_REQUIRED_SCOPES: 'user_impersonation',
-      GATEWAY_AUDIENCE: expect.stringMatching(/^\$\{azuread_application_registration\.\w+\.client_id\}$/),
+      GATEWAY_AUDIENCE: expect.stringMatching(/^\$\{azuread_application\.\w+\.client_id\}$/),
       // The existing service's system identity, read through the data source.
       GATEWAY_PRINCIPAL_IDS: expect.stringMatching(/^\$\{data\.azurerm_api_management\.\w+\.identity\[0\]\.principal_id\}$/),
     });

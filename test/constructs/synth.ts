@@ -51,3 +51,10 @@ export function testPlacement(overrides: Partial<Placement> = {}): Placement {
     ...overrides,
   };
 }
+
+/** The single resource of a type whose logical id contains `part` (e.g. the construct's id); fails otherwise. */
+export function resourceWithin(json: SynthJson, type: string, part: string): any {
+  const matches = Object.entries(resourcesOf(json, type)).filter(([id]) => id.includes(part));
+  if (matches.length !== 1) throw new Error(`expected exactly one ${type} with "${part}" in its id, found ${matches.length}`);
+  return matches[0][1];
+}
