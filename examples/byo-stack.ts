@@ -45,7 +45,8 @@ export function byoStack(scope: Construct, id = 'identity-propagating-agent-byo'
       existingAccountName: 'aif-platform',
       existingProjectName: 'agents',
       model: { existingDeploymentName: 'gpt-4o' },
-      agentUserPrincipalIds: ['55555555-5555-5555-5555-555555555555'],
+      // The platform's group of people who may chat.
+      agentUsers: { principalIds: ['55555555-5555-5555-5555-555555555555'] },
     },
     gateway: { existingName: 'apim-platform', ordersApiOpenApiPath },
   });

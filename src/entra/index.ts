@@ -1,1 +1,2 @@
 export * from './spa';
+export * from './agent-users';

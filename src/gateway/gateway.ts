@@ -135,7 +135,7 @@ export interface GatewayProps extends GatewayOptions {
    */
   readonly openAiEndpoint?: string;
   /**
-   * Cognitive Services account the gateway's identity may call ("Cognitive Services User").
+   * Cognitive Services account the gateway's identity may call ("Cognitive Services OpenAI User").
    * @default - no role assignment
    */
   readonly cognitiveAccountId?: string;
@@ -354,9 +354,9 @@ export class Gateway extends Construct {
       gatewayApis.push(openAiApi);
     }
     if (props.cognitiveAccountId !== undefined) {
-      new RoleAssignment(this, 'CognitiveServicesUser', {
+      new RoleAssignment(this, 'CognitiveServicesOpenAiUser', {
         scope: props.cognitiveAccountId,
-        roleDefinitionId: roleDefinitionId(placement.resourceGroupId, ROLE.cognitiveServicesUser),
+        roleDefinitionId: roleDefinitionId(placement.resourceGroupId, ROLE.cognitiveServicesOpenAiUser),
         principalId,
         principalType: 'ServicePrincipal',
         description: 'API Management calls Azure OpenAI for the /openai AI gateway.',

@@ -228,11 +228,11 @@ describe('/openai AI gateway', () => {
     expect(findAll(root, 'inbound/validate-jwt/audiences/audience').map((a) => a.text)).toEqual(['https://cognitiveservices.azure.com', 'https://ai.azure.com']);
   });
 
-  test('the service identity gets Cognitive Services User on the account, nothing broader', () => {
+  test('the service identity gets Cognitive Services OpenAI User on the account, nothing broader', () => {
     const { json } = build();
     const role = onlyResource(json, 'azurerm_role_assignment');
     expect(role).toMatchObject({ scope: '/cog/1', principal_type: 'ServicePrincipal' });
-    expect(role.role_definition_id).toMatch(/\/providers\/Microsoft\.Authorization\/roleDefinitions\/a97b65f3-24c7-4388-baec-2e87135dc908$/);
+    expect(role.role_definition_id).toMatch(/\/providers\/Microsoft\.Authorization\/roleDefinitions\/5e0bd9bd-7b93-4f28-af87-19fc36ad61bd$/);
     expect(role.principal_id).toMatch(/^\$\{azurerm_api_management\.Gateway_Service_\w+\.identity\[0\]\.principal_id\}$/);
   });
 

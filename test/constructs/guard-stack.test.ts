@@ -5,7 +5,7 @@ import { Testing } from 'cdktf';
 import { describe, expect, test } from 'vitest';
 import { byoStack } from '../../examples/byo-stack';
 import { exampleStack } from '../../examples/stack';
-import { IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps, SecurityRuleSeverity } from '../../src';
+import { AgentUserRole, IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps, SecurityRuleSeverity } from '../../src';
 
 // The library's own resources pass its security rules: the example and every switch
 // configuration synthesize with zero findings (errors or warnings) and zero suppressions.
@@ -55,7 +55,9 @@ const configurations: { [name: string]: Partial<IdentityPropagatingAgentStackPro
     foundry: { existingAccountName: 'ai-shared', existingAccountResourceGroupName: 'rg-shared', existingProjectName: 'agents', model: { existingDeploymentName: 'gpt-4o' } },
   },
   'existing Foundry account, new project': { foundry: { existingAccountName: 'ai-shared', existingAccountResourceGroupName: 'rg-shared' } },
-  'agent users': { foundry: { agentUserPrincipalIds: ['55555555-5555-5555-5555-555555555555'] } },
+  'agent users': { foundry: { agentUsers: { principalIds: ['55555555-5555-5555-5555-555555555555'] } } },
+  'agent users: a new group, Foundry User': { foundry: { agentUsers: { createGroup: true, groupMembers: ['55555555-5555-5555-5555-555555555555'], role: AgentUserRole.FOUNDRY_USER } } },
+  'agent users: Foundry Agent Consumer': { foundry: { agentUsers: { principalIds: ['55555555-5555-5555-5555-555555555555'], role: AgentUserRole.FOUNDRY_AGENT_CONSUMER } } },
 };
 
 describe('the library passes its own rules', () => {

@@ -219,6 +219,7 @@ describe('bring your own everything', () => {
       azurerm_container_app: 2,
       // table data, AcrPull x2, deployer and one agent user on the project, APIM on the account
       azurerm_role_assignment: 6,
+      azurerm_role_definition: 1, // the agent users' role (agent runner)
       azurerm_user_assigned_identity: 2,
       azurerm_api_management_api: 5,
       azurerm_api_management_api_diagnostic: 5,

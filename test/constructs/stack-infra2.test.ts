@@ -73,7 +73,8 @@ describe('default: API Management fronts the Orders API', () => {
     const onAccount = roles.filter((r) => /azurerm_cognitive_account\.Foundry_Account/.test(r.scope));
     expect(onAccount).toHaveLength(1);
     expect(onAccount[0].principal_id).toMatch(/azurerm_api_management\.Gateway_Service_\w+\.identity\[0\]\.principal_id/);
-    expect(onAccount[0].role_definition_id).toMatch(/a97b65f3-24c7-4388-baec-2e87135dc908$/);
+    // Cognitive Services OpenAI User: inference only, not every Cognitive Services data action.
+    expect(onAccount[0].role_definition_id).toMatch(/5e0bd9bd-7b93-4f28-af87-19fc36ad61bd$/);
     const chatPrincipal = resolveIn(s, s.chatAppPrincipalId) as string;
     for (const r of [...onProject, ...onAccount]) expect(r.principal_id).not.toBe(chatPrincipal);
   });
@@ -125,11 +126,11 @@ describe('switches', () => {
   });
 
   test('agent name, instructions, model and users as props; the Chat App follows the name', () => {
-    const json = synthJson(stack({ foundry: { agent: { name: 'helper', instructions: 'Be brief.' }, model: { capacity: 10 }, agentUserPrincipalIds: ['group-1'] } }));
+    const json = synthJson(stack({ foundry: { agent: { name: 'helper', instructions: 'Be brief.' }, model: { capacity: 10 }, agentUsers: { principalIds: ['11111111-1111-1111-1111-111111111111'] } } }));
     expect(envOf(json, 'ChatApp').AGENT_NAME).toBe('helper');
     expect(agent(json)).toMatchObject({ name: 'helper', body: { definition: { instructions: 'Be brief.' } } });
     expect(onlyResource(json, 'azurerm_cognitive_deployment').sku.capacity).toBe(10);
-    expect((Object.values(resourcesOf(json, 'azurerm_role_assignment')) as any[]).some((r) => r.principal_id === 'group-1')).toBe(true);
+    expect((Object.values(resourcesOf(json, 'azurerm_role_assignment')) as any[]).some((r) => r.principal_id === '11111111-1111-1111-1111-111111111111')).toBe(true);
     // containerApps.agentName alone names the agent too.
     expect(agent(synthJson(stack({ containerApps: { agentName: 'other' } }))).name).toBe('other');
   });
