@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { AppOptions, ServiceContainerApps, ContainerAppNames } from './container-apps/apps';
 import { ContainerAppsEnvironment, EnvironmentOptions } from './container-apps/environment';
 import { ServiceIdentities } from './container-apps/identities';
+import { McpAuthMode, OrdersApiRegistration } from './entra/orders-api-registration';
 import { EntraOptions, SpaRegistration } from './entra/spa';
 import { Foundry, FoundryOptions } from './foundry/foundry';
 import { Gateway, GatewayOptions } from './gateway/gateway';
@@ -84,10 +85,18 @@ export interface IdentityPropagatingAgentProps {
    */
   readonly containerApps?: ContainerAppsOptions;
   /**
-   * The Chat App's SPA app registration.
+   * The Chat App's SPA app registration (and the opt-in admin consent).
    * @default - a new single-tenant SPA registration
    */
   readonly entra?: EntraOptions;
+  /**
+   * Which token the agent's MCP call carries. `AUDIENCE_BOUND`: a token for the Orders API's own
+   * app registration (created), accepted by API Management and the Orders API alone, with
+   * per-tool scopes (what the MCP authorization spec requires). `FOUNDRY_AUDIENCE`: the original's
+   * `https://ai.azure.com` token. See README "Identity at the MCP hop: two modes".
+   * @default McpAuthMode.AUDIENCE_BOUND
+   */
+  readonly mcpAuth?: McpAuthMode;
   /**
    * Foundry: account, project, model deployment, the MCP connection and the agent.
    * @default - a new AIServices account and project, gpt-4o, the agent `orders-assistant`
@@ -137,6 +146,12 @@ export class IdentityPropagatingAgent extends Construct {
   public readonly images?: ImageRegistry;
   /** The SPA app registration (new or existing client id). */
   public readonly spa: SpaRegistration;
+  /** Which token the agent's MCP call carries. */
+  public readonly mcpAuth: McpAuthMode;
+  /** The Orders API's own app registration; undefined in the `FOUNDRY_AUDIENCE` mode. */
+  public readonly ordersApiRegistration?: OrdersApiRegistration;
+  /** Audiences the Orders API and API Management accept on the MCP and REST hop (the first qualifies the scopes in the metadata). */
+  public readonly ordersApiAudiences: string[];
   /** The Orders API and Chat App container apps. */
   public readonly apps: ServiceContainerApps;
   /** Orders API FQDN, computed from its name and the environment (API Management's backend host). */
@@ -260,6 +275,29 @@ export class IdentityPropagatingAgent extends Construct {
     });
     this.spaClientId = this.spa.clientId;
 
+    // The MCP hop's audience. Audience-bound: the Orders API's own registration, `api://<client id>`
+    // first (it qualifies the scopes in the RFC 9728 metadata), then the client id that v2 tokens
+    // carry in `aud`; both scopes required, each tool checked for its own.
+    this.mcpAuth = props.mcpAuth ?? McpAuthMode.AUDIENCE_BOUND;
+    let requiredScopes = apps.ordersApiRequiredScopes;
+    if (this.mcpAuth === McpAuthMode.AUDIENCE_BOUND) {
+      if (props.foundry?.mcpAudience !== undefined) {
+        throw new Error(`${owner}: foundry.mcpAudience is set, but mcpAuth is AUDIENCE_BOUND (the default), where the audience is the Orders API's own registration; set mcpAuth to FOUNDRY_AUDIENCE to choose the audience yourself.`);
+      }
+      this.ordersApiRegistration = new OrdersApiRegistration(this, 'OrdersApiRegistration', {
+        placement: this.placement,
+        adminConsent: entra.adminConsent,
+      });
+      this.ordersApiAudiences = this.ordersApiRegistration.audiences;
+      const scopes = this.ordersApiRegistration.scopes;
+      requiredScopes = requiredScopes ?? [scopes.read, scopes.write];
+    } else {
+      this.ordersApiAudiences = audiences;
+    }
+    const ordersApiScopes = this.ordersApiRegistration?.scopes;
+    const mcpAudience = this.ordersApiRegistration?.identifierUri ?? props.foundry?.mcpAudience ?? audiences[0];
+
+
     // Foundry: the agent targets API Management's MCP URL, known from the service name before it exists.
     const withGateway = gatewayEnabled !== false;
     const gatewayName = gatewayOptions.existingName ?? gatewayOptions.name ?? Gateway.defaultName(this.placement);
@@ -269,7 +307,7 @@ export class IdentityPropagatingAgent extends Construct {
       placement: this.placement,
       ...props.foundry,
       agent: { ...props.foundry?.agent, name: props.foundry?.agent?.name ?? apps.agentName },
-      mcpAudience: props.foundry?.mcpAudience ?? audiences[0],
+      mcpAudience,
       mcpUrl: this.mcpUrl,
       logAnalyticsWorkspaceId: this.monitoring.logAnalyticsWorkspaceId,
       deployerPrincipalId: client.objectId,
@@ -288,9 +326,9 @@ export class IdentityPropagatingAgent extends Construct {
           ?? (images.servicesDistDir !== undefined ? join(images.servicesDistDir, 'orders-api', 'openapi.json') : undefined),
         tenantId: this.tenantId,
         ordersApiUrl: this.ordersApiUrl,
-        audiences,
+        audiences: this.ordersApiAudiences,
         allowedClientIds: apps.ordersApiAllowedClientIds,
-        requiredScopes: apps.ordersApiRequiredScopes,
+        requiredScopes,
         applicationInsightsId: this.monitoring.applicationInsightsId,
         applicationInsightsConnectionString: this.monitoring.applicationInsightsConnectionString,
         logAnalyticsWorkspaceId: this.monitoring.logAnalyticsWorkspaceId,
@@ -303,6 +341,9 @@ export class IdentityPropagatingAgent extends Construct {
     this.apps = new ServiceContainerApps(this, 'ContainerApps', {
       placement: this.placement,
       ...pickAppOptions(apps),
+      ordersApiRequiredScopes: requiredScopes,
+      ordersApiAudiences: this.ordersApiAudiences,
+      ordersApiScopes,
       environmentId: this.containerAppsEnvironment.id,
       environmentDefaultDomain: domain,
       names: this.containerAppNames,

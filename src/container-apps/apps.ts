@@ -5,6 +5,7 @@ import { WorkloadIdentity } from './identities';
 import { resourcesWithin } from '../internal/depends';
 import { Token } from '../internal/tf';
 import { isGuid, requireRange } from '../internal/validation';
+import { OrdersApiScopes } from '../orders-api-access/scopes';
 import { Placement } from '../placement';
 
 /** Size and scale of one app. */
@@ -78,7 +79,8 @@ export interface AppOptions {
    */
   readonly terminationGracePeriodSeconds?: number;
   /**
-   * Accepted token audiences of both services (`AUTH_AUDIENCES`).
+   * Accepted token audiences (`AUTH_AUDIENCES`) of the Chat App, and of the Orders API unless
+   * `ordersApiAudiences` is set (the system sets it in the audience-bound mode).
    * @default ['https://ai.azure.com']
    */
   readonly audiences?: string[];
@@ -169,6 +171,18 @@ export interface ServiceContainerAppsProps extends AppOptions {
   readonly spaClientId: string;
   /** Foundry project endpoint (`FOUNDRY_PROJECT_ENDPOINT`), `https://<account>.services.ai.azure.com/api/projects/<project>`. */
   readonly foundryProjectEndpoint: string;
+  /**
+   * Accepted token audiences of the Orders API (`AUTH_AUDIENCES`), e.g. its own registration's
+   * `api://<client id>` and `<client id>`; the first one qualifies its scopes in the RFC 9728 metadata.
+   * @default - `audiences`
+   */
+  readonly ordersApiAudiences?: string[];
+  /**
+   * The Orders API's per-tool scopes (`ORDERS_READ_SCOPES`, `ORDERS_WRITE_SCOPES`): reads need the
+   * read or the write scope, changes the write scope.
+   * @default - no per-tool scope check
+   */
+  readonly ordersApiScopes?: OrdersApiScopes;
   /**
    * Require the gateway's own token in `X-Gateway-Authorization` on every Orders API route but
    * health, metadata and the OpenAPI document (`GATEWAY_AUDIENCE`, `GATEWAY_PRINCIPAL_IDS`), so
@@ -278,6 +292,10 @@ export class ServiceContainerApps extends Construct {
     this.ordersApiMcpUrl = `${this.ordersApiUrl}/mcp`;
 
     const audiences = props.audiences ?? ['https://ai.azure.com'];
+    const ordersAudiences = props.ordersApiAudiences ?? audiences;
+    for (const [path, list] of Object.entries({ audiences, ordersApiAudiences: ordersAudiences })) {
+      if (list.length === 0) throw new Error(`${owner}: ${path} is empty, which would refuse every token; leave it unset for the default.`);
+    }
     const waitFor = resourcesWithin(props.waitFor);
     const telemetry = props.applicationInsightsConnectionString;
 
@@ -358,9 +376,11 @@ export class ServiceContainerApps extends Construct {
       env: {
         PORT: String(ORDERS_PORT),
         AUTH_TENANT_ID: props.tenantId,
-        AUTH_AUDIENCES: audiences.join(','),
+        AUTH_AUDIENCES: ordersAudiences.join(','),
         AUTH_ALLOWED_CLIENT_IDS: listOrUndefined(props.ordersApiAllowedClientIds),
         AUTH_REQUIRED_SCOPES: listOrUndefined(props.ordersApiRequiredScopes),
+        ORDERS_READ_SCOPES: props.ordersApiScopes?.read,
+        ORDERS_WRITE_SCOPES: props.ordersApiScopes?.write,
         STORE: 'table',
         TABLES_ENDPOINT: props.tablesEndpoint,
         ORDERS_TABLE_NAME: props.tableName ?? 'orders',

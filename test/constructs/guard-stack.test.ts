@@ -5,7 +5,7 @@ import { Testing } from 'cdktf';
 import { describe, expect, test } from 'vitest';
 import { byoStack } from '../../examples/byo-stack';
 import { exampleStack } from '../../examples/stack';
-import { AgentUserRole, IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps, SecurityRuleSeverity } from '../../src';
+import { AgentUserRole, IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps, McpAuthMode, SecurityRuleSeverity } from '../../src';
 
 // The library's own resources pass its security rules: the example and every switch
 // configuration synthesize with zero findings (errors or warnings) and zero suppressions.
@@ -29,6 +29,8 @@ function fullSynth(stack: IdentityPropagatingAgentStack) {
 
 const configurations: { [name: string]: Partial<IdentityPropagatingAgentStackProps> } = {
   'defaults': {},
+  'the original\'s MCP audience (FOUNDRY_AUDIENCE)': { mcpAuth: McpAuthMode.FOUNDRY_AUDIENCE },
+  'admin consent': { entra: { adminConsent: true } },
   'existing resource group': { existingResourceGroupName: 'shared' },
   'existing Log Analytics workspace': { monitoring: { existingLogAnalyticsWorkspaceId: WORKSPACE } },
   'existing storage account': { storage: { existingStorageAccountId: STORAGE } },

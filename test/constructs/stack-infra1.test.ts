@@ -209,10 +209,12 @@ describe('bring your own everything', () => {
     const json = synthJson(byoStack(Testing.app(), undefined, OPENAPI_FIXTURE));
     const created = Object.entries(json.resource ?? {}).map(([type, byId]) => [type, Object.keys(byId).length]);
     expect(Object.fromEntries(created)).toEqual({
-      // the gateway proof's audience: registration (the deployer as owner), identifier URI, service principal
-      azuread_application: 1,
-      azuread_application_identifier_uri: 1,
-      azuread_service_principal: 1,
+      // the gateway proof's audience and the Orders API's own (audience-bound mode): registration
+      // (the deployer as owner), identifier URI, service principal; Azure AI pre-authorized on the latter
+      azuread_application: 2,
+      azuread_application_identifier_uri: 2,
+      azuread_service_principal: 2,
+      azuread_application_pre_authorized: 1,
       azapi_resource: 3, // the orders table, the MCP connection, the API Management connection
       azapi_data_plane_resource: 1, // the agent
       azurerm_application_insights: 1,

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Aspects, Testing } from 'cdktf';
 import { describe, expect, test } from 'vitest';
 import { onlyResource, resolveIn, resourcesOf, synthJson, withoutMetadata } from './synth';
-import { IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps, SecurityChecks } from '../../src';
+import { IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps, McpAuthMode, SecurityChecks } from '../../src';
 
 // Foundry and API Management inside the whole stack: how they are wired to the other parts,
 // the switches, the outputs, and one snapshot per configuration.
@@ -22,13 +22,15 @@ const agent = (json: any) => onlyResource(json, 'azapi_data_plane_resource');
 
 const configurations: { [name: string]: Partial<IdentityPropagatingAgentStackProps> } = {
   'default': {},
+  'original audience (FOUNDRY_AUDIENCE)': { mcpAuth: McpAuthMode.FOUNDRY_AUDIENCE },
   'no APIM': { gateway: { enabled: false } },
   'existing APIM': { gateway: { existingName: 'apim-shared', existingResourceGroupName: 'rg-shared' } },
   'existing Foundry': { foundry: { existingAccountName: 'ai-shared', existingAccountResourceGroupName: 'rg-shared', existingProjectName: 'agents', model: { existingDeploymentName: 'gpt-4o' } } },
 };
 
 describe('default: API Management fronts the Orders API', () => {
-  const s = stack({ containerApps: { ordersApiAllowedClientIds: ['spa-client'], ordersApiRequiredScopes: ['user_impersonation'] } });
+  // The original's audience here, so that one audience, client id and scope can be followed through.
+  const s = stack({ mcpAuth: McpAuthMode.FOUNDRY_AUDIENCE, containerApps: { ordersApiAllowedClientIds: ['spa-client'], ordersApiRequiredScopes: ['user_impersonation'] } });
   const json = synthJson(s);
   const GATEWAY = 'https://apim-orders-abc123.azure-api.net';
 
