@@ -389,7 +389,8 @@ export class Foundry extends Construct {
 
     // The MCP connection: Foundry obtains a token for `audience` as the signed-in user and
     // sends it to `target`. `audience` must be top-level (else "Missing required query
-    // parameter: audience") and in metadata; the published schema models neither.
+    // parameter: audience") and in metadata. Schema validation stays off here only: the embedded
+    // schema's authType variants lack UserEntraToken and its properties lack `audience`.
     const audience = props.mcpAudience ?? 'https://ai.azure.com';
     this.mcpConnectionName = props.mcpConnectionName ?? 'mcp-entra';
     const connection = new AzapiResource(this, 'McpConnection', {
@@ -530,7 +531,8 @@ export class Foundry extends Construct {
       type: CONNECTIONS_TYPE,
       name: gateway.name ?? 'apim-gateway',
       parentId: this.projectId,
-      schemaValidationEnabled: false,
+      // Validated (azapi's default): this body passes the embedded schema of its api-version
+      // (authType AAD is a modelled variant, category an open string, metadata a string map).
       body: {
         properties: {
           category: 'ApiManagement',
