@@ -329,6 +329,8 @@ export class IdentityPropagatingAgent extends Construct {
         audiences: this.ordersApiAudiences,
         allowedClientIds: apps.ordersApiAllowedClientIds,
         requiredScopes,
+        // Per-tool scopes at /orders-mcp and /orders-api (audience-bound mode only).
+        ordersApiScopes,
         applicationInsightsId: this.monitoring.applicationInsightsId,
         applicationInsightsConnectionString: this.monitoring.applicationInsightsConnectionString,
         logAnalyticsWorkspaceId: this.monitoring.logAnalyticsWorkspaceId,
