@@ -8,6 +8,7 @@ import { EntraOptions, SpaRegistration } from './entra/spa';
 import { Foundry, FoundryOptions } from './foundry/foundry';
 import { Gateway, GatewayOptions } from './gateway/gateway';
 import { SecurityChecks, SecurityChecksProps } from './guard/security-checks';
+import { checkAgentValues } from './internal/azure-values';
 import { derivedUniqueSuffix, validateBaseName, validateUniqueSuffix } from './internal/naming';
 import { Aspects, TerraformOutput, TerraformProvider, TerraformStack } from './internal/tf';
 import { rejectTogether } from './internal/validation';
@@ -178,6 +179,7 @@ export class IdentityPropagatingAgent extends Construct {
     requireProviders(this);
     validateBaseName(owner, props.baseName);
     if (props.uniqueSuffix !== undefined) validateUniqueSuffix(owner, props.uniqueSuffix);
+    checkAgentValues(owner, props);
     rejectTogether(owner, { resourceGroupName: props.resourceGroupName, existingResourceGroupName: props.existingResourceGroupName },
       'name a new resource group or an existing one, not both.');
     const { enabled: gatewayEnabled, ...gatewayOptions } = props.gateway ?? {};

@@ -16,6 +16,7 @@ import { Construct } from 'constructs';
 import { GatewayProofRegistration } from './gateway-proof';
 import { aiGatewayPolicy, entraIssuers, GATEWAY_PROOF_HEADER, namedValue, protectedApiPolicy, protectedResourceMetadataPolicy } from './policies';
 import { ROLE, roleDefinitionId } from '../foundry/roles';
+import { checkGatewayValues } from '../internal/azure-values';
 import { hyphenatedName } from '../internal/naming';
 import { ITerraformDependable } from '../internal/tf';
 import { rejectTogether, requireRange } from '../internal/validation';
@@ -190,6 +191,7 @@ export class Gateway extends Construct {
   constructor(scope: Construct, id: string, props: GatewayProps) {
     super(scope, id);
     const owner = 'Gateway';
+    checkGatewayValues(owner, '', props);
     if (props.enabled === false) {
       throw new Error('Gateway: enabled is false: leave the Gateway out instead of creating it.');
     }

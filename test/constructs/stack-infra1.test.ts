@@ -139,15 +139,15 @@ describe('gateway proof wiring', () => {
 
 describe('wiring', () => {
   test('the apps get the stack tenant, the table endpoint, the SPA client id and the built images', () => {
-    const s = stack({ tenantId: 'tenant-9' });
+    const s = stack({ tenantId: '99999999-9999-4999-8999-999999999999' });
     const json = synthJson(s);
     const orders = envOf(app(json, 'OrdersApi'));
-    expect(orders.AUTH_TENANT_ID).toBe('tenant-9');
+    expect(orders.AUTH_TENANT_ID).toBe('99999999-9999-4999-8999-999999999999');
     expect(orders.TABLES_ENDPOINT).toMatch(/^\$\{azapi_resource\.Storage_Account_\w+\.output\.properties\.primaryEndpoints\.table\}$/);
     expect(orders.AZURE_CLIENT_ID).toMatch(/^\$\{azurerm_user_assigned_identity\.Identities_OrdersApi_\w+\.client_id\}$/);
     const chat = envOf(app(json, 'ChatApp'));
     expect(chat.SPA_CLIENT_ID).toMatch(/^\$\{azuread_application\.Spa_Application_\w+\.client_id\}$/);
-    expect(chat.AUTH_AUTHORITY).toBe('https://login.microsoftonline.com/tenant-9');
+    expect(chat.AUTH_AUTHORITY).toBe('https://login.microsoftonline.com/99999999-9999-4999-8999-999999999999');
     expect(app(json, 'OrdersApi').template.container[0].image).toBe(`\${azurerm_container_registry.Images_Registry_${Object.keys(resourcesOf(json, 'azurerm_container_registry'))[0].split('_').pop()}.login_server}/orders-api:${s.images!.ordersApiImageTag}`);
     expect(app(json, 'OrdersApi').secret[0].value).toMatch(/^\$\{azurerm_application_insights\.\w+\.connection_string\}$/);
   });
@@ -196,10 +196,10 @@ describe('wiring', () => {
   });
 
   test('contradictory switches are rejected at synth, naming the props', () => {
-    expect(() => stack({ entra: { existingSpaClientId: 'c', displayName: 'x' } })).toThrow(/existingSpaClientId and displayName cannot be used together/);
+    expect(() => stack({ entra: { existingSpaClientId: '33333333-3333-3333-3333-333333333333', displayName: 'x' } })).toThrow(/existingSpaClientId and displayName cannot be used together/);
     expect(() => stack({ storage: { existingStorageAccountId: '/subscriptions/s/resourceGroups/r/providers/Microsoft.Storage/storageAccounts/abc', replicationType: 'ZRS' } }))
       .toThrow(/existingStorageAccountId and replicationType cannot be used together/);
-    expect(() => stack({ images: { existingRegistryName: 'r', sku: 'Premium' } })).toThrow(/sku and existingRegistryName cannot be used together/);
+    expect(() => stack({ images: { existingRegistryName: 'crshared', sku: 'Premium' } })).toThrow(/sku and existingRegistryName cannot be used together/);
     expect(() => stack({ containerApps: { existingEnvironmentResourceGroupName: 'rg' } })).toThrow(/existingEnvironmentResourceGroupName needs existingEnvironmentName/);
   });
 });

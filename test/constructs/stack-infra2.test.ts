@@ -28,7 +28,7 @@ const configurations: { [name: string]: Partial<IdentityPropagatingAgentStackPro
 };
 
 describe('default: API Management fronts the Orders API', () => {
-  const s = stack({ containerApps: { ordersApiAllowedClientIds: ['spa-client'], ordersApiRequiredScopes: ['user_impersonation'] } });
+  const s = stack({ containerApps: { ordersApiAllowedClientIds: ['5ca5ca5c-0000-4000-8000-000000000001'], ordersApiRequiredScopes: ['user_impersonation'] } });
   const json = synthJson(s);
   const GATEWAY = 'https://apim-orders-abc123.azure-api.net';
 
@@ -51,8 +51,8 @@ describe('default: API Management fronts the Orders API', () => {
     const policy = (Object.values(resourcesOf(json, 'azurerm_api_management_api_policy')) as any[]).find((p) => p.xml_content.includes('buffer-response')).xml_content;
     expect(orders.AUTH_AUDIENCES).toBe('https://ai.azure.com');
     expect(policy).toContain('<audience>https://ai.azure.com</audience>');
-    expect(orders.AUTH_ALLOWED_CLIENT_IDS).toBe('spa-client');
-    expect(policy).toContain('&quot;spa-client&quot;');
+    expect(orders.AUTH_ALLOWED_CLIENT_IDS).toBe('5ca5ca5c-0000-4000-8000-000000000001');
+    expect(policy).toContain('&quot;5ca5ca5c-0000-4000-8000-000000000001&quot;');
     expect(orders.AUTH_REQUIRED_SCOPES).toBe('user_impersonation');
     expect(policy).toContain('&quot;user_impersonation&quot;');
     // ...and the UserEntraToken connection asks Foundry for a token with that audience.
@@ -125,11 +125,11 @@ describe('switches', () => {
   });
 
   test('agent name, instructions, model and users as props; the Chat App follows the name', () => {
-    const json = synthJson(stack({ foundry: { agent: { name: 'helper', instructions: 'Be brief.' }, model: { capacity: 10 }, agentUserPrincipalIds: ['group-1'] } }));
+    const json = synthJson(stack({ foundry: { agent: { name: 'helper', instructions: 'Be brief.' }, model: { capacity: 10 }, agentUserPrincipalIds: ['9a9a9a9a-0000-4000-8000-000000000001'] } }));
     expect(envOf(json, 'ChatApp').AGENT_NAME).toBe('helper');
     expect(agent(json)).toMatchObject({ name: 'helper', body: { definition: { instructions: 'Be brief.' } } });
     expect(onlyResource(json, 'azurerm_cognitive_deployment').sku.capacity).toBe(10);
-    expect((Object.values(resourcesOf(json, 'azurerm_role_assignment')) as any[]).some((r) => r.principal_id === 'group-1')).toBe(true);
+    expect((Object.values(resourcesOf(json, 'azurerm_role_assignment')) as any[]).some((r) => r.principal_id === '9a9a9a9a-0000-4000-8000-000000000001')).toBe(true);
     // containerApps.agentName alone names the agent too.
     expect(agent(synthJson(stack({ containerApps: { agentName: 'other' } }))).name).toBe('other');
   });
@@ -139,7 +139,7 @@ describe('switches', () => {
     expect(() => stack({ containerApps: { agentName: 'a' }, foundry: { agent: { name: 'b' } } }))
       .toThrow(/containerApps.agentName and foundry.agent.name cannot be used together/);
     expect(() => stack({ gateway: { existingName: 'a', publisherEmail: 'x@y.z' } })).toThrow(/Gateway: existingName and publisherEmail cannot be used together/);
-    expect(() => stack({ foundry: { existingProjectName: 'p' } })).toThrow(/existingProjectName needs existingAccountName/);
+    expect(() => stack({ foundry: { existingProjectName: 'agents' } })).toThrow(/existingProjectName needs existingAccountName/);
   });
 });
 
