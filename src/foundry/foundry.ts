@@ -422,7 +422,6 @@ export class Foundry extends Construct {
       type: CONNECTIONS_TYPE,
       name: gateway.name ?? 'apim-gateway',
       parentId: this.projectId,
-      schemaValidationEnabled: false,
       body: {
         properties: {
           category: 'ApiManagement',
