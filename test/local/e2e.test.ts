@@ -201,7 +201,8 @@ describe.skipIf(!ready && !process.env.CI).each<LocalChainMode>(['audience-bound
         expect({ path: r.path, caller_oid: r.caller_oid, token_id: r.token_id }).toEqual({ path: '/mcp', caller_oid: owner!.oid, token_id: call.token_jti });
       }
     }
-    const audit = orders.filter((l) => l.audit).map((l) => ({ operation: l.operation, caller_oid: l.caller_oid, order_id: l.order_id, outcome: l.outcome }));
+    const audit = orders.filter((l) => l.audit)
+      .map((l) => ({ operation: l.operation, caller_oid: l.caller_oid, order_id: l.order_id, outcome: l.outcome }));
     expect(audit).toEqual([
       { operation: 'create', caller_oid: oidOf('alice'), order_id: createdId, outcome: 'success' },
       { operation: 'delete', caller_oid: oidOf('alice'), order_id: createdId, outcome: 'success' },
