@@ -2,15 +2,25 @@
 // the Orders API and the Chat App as child processes running their BUILT bundles with the
 // same environment contract they have in Azure. Used by `npm run local` and the e2e tests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { modelReasoner } from './agent/model';
+import { tokenExchanger, type TokenExchanger } from './agent/token-exchange';
 import { createApp as createAgentRuntime } from './agent-runtime';
 import { startLocalOidcProvider, type LocalOidc, type LocalOidcOptions, type LocalUser } from './oidc-provider';
 import { freePort } from '../shared/net.js';
 
 export type ServiceName = 'orders-api' | 'chat-app';
+
+/**
+ * `audience-bound` (default): the agent runtime exchanges the user's token for one for the Orders
+ * API's own audience, and the Orders API accepts only that (the MCP authorization spec's rule).
+ * `foundry-audience`: the original's mode, the browser's token (audience https://ai.azure.com)
+ * passed on and accepted by the Orders API.
+ */
+export type LocalChainMode = 'audience-bound' | 'foundry-audience';
+export const LOCAL_CHAIN_MODES: readonly LocalChainMode[] = ['audience-bound', 'foundry-audience'];
 
 export interface LocalChainOptions {
   /** Orders storage: memory, or Table Storage on an Azurite the chain starts. @default memory */
@@ -23,12 +33,17 @@ export interface LocalChainOptions {
   model?: { url: string; name?: string; apiKey?: string };
   /** Agent name the Chat App asks for. @default orders-assistant */
   agentName?: string;
+  /** Identity at the MCP hop. @default audience-bound */
+  mode?: LocalChainMode;
   /** Receives every output line of the child services (default: printed with a prefix). */
   onServiceLine?: (service: ServiceName | 'azurite' | 'agent-runtime', line: string) => void;
 }
 
 export interface LocalChain {
   urls: { chatApp: string; ordersApi: string; ordersMcp: string; agentProject: string; issuer: string; azurite?: string };
+  mode: LocalChainMode;
+  /** The audiences the Orders API accepts. */
+  ordersAudiences: string[];
   users: LocalUser[];
   oidc: LocalOidc;
   /** Output lines of each child service, in order (JSON lines for the services). */
@@ -86,6 +101,8 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
   const stateDir = resolve(options.stateDir ?? '.local');
   const distDir = resolve(options.distDir ?? join('lib-services', 'dist'));
   const agentName = options.agentName ?? 'orders-assistant';
+  const mode = options.mode ?? 'audience-bound';
+  if (!LOCAL_CHAIN_MODES.includes(mode)) throw new Error(`mode must be one of ${LOCAL_CHAIN_MODES.join(', ')}, not ${JSON.stringify(mode)}`);
   const echo = options.onServiceLine ?? ((svc, line) => process.stdout.write(`[${svc}] ${line}\n`));
   for (const svc of ['orders-api', 'chat-app'] as const) {
     if (!existsSync(join(distDir, svc, 'server.mjs'))) {
@@ -151,12 +168,25 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
       };
     }
 
+    // Audience-bound: the Orders API accepts only tokens for itself, obtained by the agent runtime,
+    // and checks the read and write scopes per operation.
+    const { ordersApi: resource, agentClient } = oidc;
+    const ordersAuthEnv: Record<string, string> = mode === 'audience-bound'
+      ? {
+        AUTH_AUDIENCES: resource.audiences.join(','),
+        AUTH_ALLOWED_CLIENT_IDS: agentClient.clientId,
+        AUTH_REQUIRED_SCOPES: `${resource.scopes.read},${resource.scopes.write}`,
+        ORDERS_READ_SCOPES: resource.scopes.read,
+        ORDERS_WRITE_SCOPES: resource.scopes.write,
+      }
+      : { AUTH_ALLOWED_CLIENT_IDS: oidc.spaClientId };
+
     const serviceEnv: Record<ServiceName, Record<string, string>> = {
       'orders-api': {
         ...authEnv,
         ...storeEnv,
         PORT: String(ordersPort),
-        AUTH_ALLOWED_CLIENT_IDS: oidc.spaClientId,
+        ...ordersAuthEnv,
         ORDERS_SEED_OWNER_OID: alice.oid,
         ORDERS_ADMIN_OIDS: admin.oid,
         PUBLIC_BASE_URL: ordersApi,
@@ -188,10 +218,31 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
       }
     };
 
+    // One exchanger per provider instance: a restarted provider has a new client secret and keys.
+    let exchanger: { for: LocalOidc; exchange: TokenExchanger } | undefined;
+    const exchangerFor = (current: LocalOidc) => {
+      if (exchanger?.for !== current) {
+        const audience = current.ordersApi.audiences[0];
+        exchanger = {
+          for: current,
+          exchange: tokenExchanger({
+            tokenEndpoint: current.tokenEndpoint,
+            clientId: current.agentClient.clientId,
+            clientSecret: current.agentClient.clientSecret,
+            audience,
+            scopes: [current.ordersApi.scopes.read, current.ordersApi.scopes.write].map((s) => `${audience}/${s}`),
+            ca: readFileSync(current.caCertPath),
+          }),
+        };
+      }
+      return exchanger.exchange;
+    };
+
     const agentApp = createAgentRuntime({
       ordersMcpUrl: `${ordersApi}/mcp`,
       agentName,
       reasoner: options.model ? modelReasoner({ url: options.model.url, model: options.model.name, apiKey: options.model.apiKey }) : undefined,
+      tokenExchange: mode === 'audience-bound' ? (subjectToken) => exchangerFor(oidc!)(subjectToken) : undefined,
       log: (entry) => {
         const line = JSON.stringify({ level: 'info', time: new Date().toISOString(), ...entry });
         logs['agent-runtime'].push(line);
@@ -206,6 +257,8 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
 
     const chain: LocalChain = {
       urls: { chatApp, ordersApi, ordersMcp: `${ordersApi}/mcp`, agentProject: `${agentRuntime}/api/projects/local`, issuer: oidc.issuer, azurite },
+      mode,
+      ordersAudiences: (serviceEnv['orders-api'].AUTH_AUDIENCES ?? '').split(','),
       users: oidc.users,
       oidc,
       logs,
