@@ -1,6 +1,7 @@
 // `npm run local`: the whole identity chain on this machine. The only file of the local chain
 // that reads process.env; `npm run local -- --store table` keeps orders in Azurite.
 import { startLocalChain, type LocalChainOptions } from './chain';
+import { writeLocalOutputs } from './outputs';
 
 function parseArgs(argv: string[]): LocalChainOptions['store'] {
   let store: LocalChainOptions['store'] = 'memory';
@@ -38,6 +39,9 @@ async function main() {
     store,
     model: modelUrl ? { url: modelUrl, name: process.env.LOCAL_MODEL_NAME, apiKey: process.env.LOCAL_MODEL_API_KEY } : undefined,
   });
+  // The URLs as `terraform output -json` prints a stack's: `npm run verify -- --local` reads them.
+  const outputsFile = '.local/outputs.json';
+  const removeOutputs = writeLocalOutputs(chain, outputsFile);
   const pad = (s: string) => s.padEnd(18);
   console.log([
     '',
@@ -52,6 +56,7 @@ async function main() {
     ...chain.users.map((u) => `    ${pad(u.username)}${u.name}, oid ${u.oid}${u.username === 'alice' ? ' (owns the 8 seed orders)' : u.username === 'admin' ? ' (sees all orders)' : ''}`),
     '',
     '  Try: "show my orders", "order 3 webcams", "mark ORD-004 shipped", "delete ORD-009". Ctrl-C stops everything.',
+    `  Outputs: ${outputsFile} (check the chain with \`npm run verify -- --local\`).`,
     '',
   ].join('\n'));
 
@@ -63,6 +68,7 @@ async function main() {
       if (stopping) return;
       stopping = true;
       console.log('\nlocal: stopping...');
+      removeOutputs();
       chain.stop().then(() => process.exit(0), () => process.exit(1));
     });
   }
