@@ -215,9 +215,13 @@ function claimProblems(
     hints.push('get the token from the stack\'s tenant (authority output)');
   }
   const granted = String(c.scp ?? '').split(' ').filter(Boolean);
-  if (granted.length === 0) {
+  const appOnly = granted.length === 0 && (c.idtyp === 'app' || (!c.name && !c.preferred_username && !c.upn));
+  if (appOnly) {
     problems.push('no scp: an app-only token, which no hop accepts');
     hints.push('use a delegated token, signed in as a user');
+  } else if (granted.length === 0 && !scopes?.length) {
+    problems.push('no scp: the token carries no delegated scope');
+    hints.push(scopeHint);
   } else if (scopes?.length && !scopes.some((s) => granted.includes(s))) {
     problems.push(`scp "${granted.join(' ')}" holds none of ${scopes.join(', ')}`);
     hints.push(scopeHint);

@@ -45,7 +45,8 @@ const REQUIRED = ['chat_app_url', 'spa_client_id', 'orders_api_url', 'mcp_endpoi
 function unwrap(raw: Record<string, unknown>): Record<string, unknown> {
   const values: Record<string, unknown> = {};
   for (const [name, entry] of Object.entries(raw)) {
-    values[name] = entry !== null && typeof entry === 'object' && !Array.isArray(entry) && 'value' in entry ? (entry as { value: unknown }).value : entry;
+    const wrapped = entry !== null && typeof entry === 'object' && !Array.isArray(entry) && ('value' in entry || 'sensitive' in entry);
+    values[name] = wrapped ? (entry as { value?: unknown }).value : entry;
   }
   return values;
 }
