@@ -254,17 +254,17 @@ export function buildChecks(o: StackOutputs): Check[] {
     id: 'openid.configuration',
     hop: idp,
     title: 'the tenant\'s OpenID configuration and keys',
-    skip: () => (authorityOf(o) ? undefined : 'needs the tenant_id or authority output'),
+    skip: () => (authority ? undefined : 'needs the tenant_id or authority output'),
     run: (ctx) => guarded('the identity provider', async () => {
-      const authority = authorityOf(o)!.replace(/\/+$/, '');
-      const entra = ENTRA_HOSTS.test(new URL(authority).hostname);
+      const base = authority!.replace(/\/+$/, '');
+      const entra = ENTRA_HOSTS.test(new URL(base).hostname);
       // MSAL's discovery rule: Entra authorities use the v2.0 endpoint, other OpenID providers the authority itself.
-      const url = `${authority}${entra ? '/v2.0' : ''}/.well-known/openid-configuration`;
+      const url = `${base}${entra ? '/v2.0' : ''}/.well-known/openid-configuration`;
       const answer = await request(url);
       if (answer.status !== 200) return refused(answer, 'the OpenID configuration', 'the authority or tenant_id output is wrong');
       const doc = answer.json as Record<string, unknown> | undefined;
       const issuer = typeof doc?.issuer === 'string' ? doc.issuer : undefined;
-      const expected = entra ? `${new URL(authority).origin}/${o.tenantId ?? new URL(authority).pathname.split('/')[1]}/v2.0` : authority;
+      const expected = entra ? `${new URL(base).origin}/${o.tenantId ?? new URL(base).pathname.split('/')[1]}/v2.0` : base;
       if (!issuer || issuer !== expected) return fail(`issuer is ${JSON.stringify(issuer)}, expected ${expected}`, 'the authority names another tenant or provider: check the authority and tenant_id outputs', { httpStatus: 200, url });
       const jwksUri = typeof doc?.jwks_uri === 'string' ? doc.jwks_uri : undefined;
       if (!jwksUri) return fail('the configuration has no jwks_uri', 'not an OpenID provider configuration', { httpStatus: 200, url });
@@ -290,7 +290,6 @@ export function buildChecks(o: StackOutputs): Check[] {
       const cfg = (answer.json ?? {}) as { clientId?: unknown; authority?: unknown; scopes?: unknown };
       const problems: string[] = [];
       if (cfg.clientId !== o.spaClientId) problems.push(`clientId is ${JSON.stringify(cfg.clientId)}, the SPA registration is ${o.spaClientId}`);
-      const authority = authorityOf(o);
       if (authority && String(cfg.authority ?? '').replace(/\/+$/, '') !== authority.replace(/\/+$/, '')) problems.push(`authority is ${JSON.stringify(cfg.authority)}, expected ${authority}`);
       const scopes = Array.isArray(cfg.scopes) ? cfg.scopes.map(String) : [];
       if (o.spaScopes && !sameSet(scopes, o.spaScopes)) problems.push(`scopes are [${scopes.join(', ')}], expected [${o.spaScopes.join(', ')}]`);

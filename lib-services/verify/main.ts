@@ -92,7 +92,9 @@ async function readOutputs(args: Args): Promise<StackOutputs> {
     return parseOutputs(readFileSync(args.outputs, 'utf8'), args.outputs);
   }
   if (!args.outputs && process.stdin.isTTY) throw new UsageError('no outputs: pass --outputs <file>, pipe `terraform output -json` in, or use --local');
-  return parseOutputs(await readStdin(), 'standard input');
+  const text = await readStdin();
+  if (!text.trim()) throw new OutputsError('standard input is empty: pipe `terraform output -json` in, or pass --outputs <file> or --local');
+  return parseOutputs(text, 'standard input');
 }
 
 function tokenSources(args: Args, outputs: StackOutputs, log: (line: string) => void): { user?: TokenSource; mcp?: TokenSource } {

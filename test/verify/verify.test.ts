@@ -253,7 +253,9 @@ describe.skipIf(!ready && !process.env.CI)('verify against the local chain', () 
 
   describe('the packaged command', () => {
     const run = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((ok) => {
-      execFile(process.execPath, [BUNDLE, ...args], { timeout: 60_000 }, (err, stdout, stderr) => ok({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }));
+      execFile(process.execPath, [BUNDLE, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+        ok({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr });
+      });
     });
     let dir: string;
     let outputsFile: string;
