@@ -77,7 +77,8 @@ describe.skipIf(!ready && !process.env.CI)('verify behind API Management (stand-
   beforeAll(async () => {
     const port = await freePort();
     gateway = `http://127.0.0.1:${port}`;
-    const app = gatewayStandIn(gateway, () => chain.urls.ordersApi, () => chain.oidc.issuer, () => localOutputs(chain).orders_api_scopes.value as string[]);
+    const scopes = () => localOutputs(chain).orders_api_scopes.value as string[];
+    const app = gatewayStandIn(gateway, () => chain.urls.ordersApi, () => chain.oidc.issuer, scopes);
     server = await new Promise<ServerType>((ok) => { const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port }, () => ok(s)); });
     dirs.push(mkdtempSync(join(tmpdir(), 'verify-gw-')));
     // As deployed: the Orders API names the gateway in its metadata, and the agent calls the gateway.
