@@ -39,7 +39,19 @@ export interface AgentRuntimeDeps {
    * then sends only that token. Unset: the caller's own token is passed on.
    */
   tokenExchange?: TokenExchanger;
+  /**
+   * Object ids that may use the agent, as Foundry's role on the project decides; others get
+   * Foundry's 403 PermissionDenied. @default anyone with a bearer token
+   */
+  allowedCallerOids?: string[];
+  /** The MCP project connection the tool names (`project_connection_id`). @default LOCAL_MCP_CONNECTION */
+  connectionName?: string;
 }
+
+/** The connection name the local agent's tool names, as the stack's default (`foundry.mcpConnectionName`). */
+export const LOCAL_MCP_CONNECTION = 'mcp-entra';
+export const AGENTS_PATH = '/api/projects/local/agents';
+const AGENT_CREATED_AT = Math.floor(Date.now() / 1000);
 
 interface StoredResponse {
   owner: string;
@@ -176,11 +188,52 @@ export function createApp(deps: AgentRuntimeDeps) {
   const app = new Hono();
   app.get('/health', (c) => c.json({ status: 'healthy' }));
 
+  // Foundry's RBAC stand-in: the data action its PermissionDenied names for each operation.
+  const forbidden = (token: string, action: string, operation: string) => {
+    if (!deps.allowedCallerOids) return undefined;
+    const { owner } = callerOf(token);
+    if (deps.allowedCallerOids.includes(owner)) return undefined;
+    return apiError(403, 'PermissionDenied', `The principal \`${owner}\` lacks the required data action \`${action}\` to perform \`${operation}\` operation.`);
+  };
+
+  // GET {project}/agents/{name}: the agent object Foundry returns (Agent -> versions.latest -> definition).
+  app.get(`${AGENTS_PATH}/:name`, (c) => {
+    const match = /^bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
+    if (!match) return apiError(401, 'unauthorized', 'A bearer token is required.');
+    const denied = forbidden(match[1], 'Microsoft.CognitiveServices/accounts/AIServices/agents/read', 'GET /api/projects/{projectName}/agents/{agentName}');
+    if (denied) return denied;
+    if (c.req.param('name') !== agentName) return apiError(404, 'not_found', `Agent ${c.req.param('name')} was not found.`);
+    const version = {
+      object: 'agent.version',
+      id: `${agentName}:1`,
+      name: agentName,
+      version: '1',
+      description: 'Local stand-in for the Foundry prompt agent.',
+      created_at: AGENT_CREATED_AT,
+      metadata: {},
+      definition: {
+        kind: 'prompt',
+        model: 'local',
+        instructions: SYSTEM_PROMPT,
+        tools: [{
+          type: 'mcp',
+          server_label: serverLabel,
+          server_url: deps.ordersMcpUrl,
+          require_approval: { always: { tool_names: [...APPROVAL_REQUIRED] } },
+          project_connection_id: deps.connectionName ?? LOCAL_MCP_CONNECTION,
+        }],
+      },
+    };
+    return c.json({ object: 'agent', id: agentName, name: agentName, versions: { latest: version } });
+  });
+
   app.post(RESPONSES_PATH, async (c) => {
     const auth = c.req.header('authorization') ?? '';
     const match = /^bearer\s+(\S+)$/i.exec(auth);
     if (!match) return apiError(401, 'unauthorized', 'A bearer token is required.');
     const token = match[1];
+    const denied = forbidden(token, 'Microsoft.CognitiveServices/accounts/AIServices/agents/write', 'POST /api/projects/{projectName}/openai/v1/responses');
+    if (denied) return denied;
 
     let body: Record<string, unknown>;
     try {

@@ -37,6 +37,15 @@ export interface LocalChainOptions {
   mode?: LocalChainMode;
   /** Receives every output line of the child services (default: printed with a prefix). */
   onServiceLine?: (service: ServiceName | 'azurite' | 'agent-runtime', line: string) => void;
+  /** The MCP URL the agent's tool points at (and calls), as a stale agent definition would. @default the Orders API's /mcp */
+  agentMcpUrl?: string;
+  /** Demo users (usernames) who may use the agent, as Foundry's role on the project decides. @default all */
+  agentUsers?: string[];
+  /**
+   * Environment set on top of a service's (for tests that break one hop); the outputs
+   * (`LocalChain.env`) keep describing the intended configuration.
+   */
+  serviceEnvOverrides?: Partial<Record<ServiceName, Record<string, string>>>;
 }
 
 export interface LocalChain {
@@ -48,6 +57,9 @@ export interface LocalChain {
   oidc: LocalOidc;
   /** Output lines of each child service, in order (JSON lines for the services). */
   logs: Record<ServiceName | 'agent-runtime', string[]>;
+  /** The environment each service was configured with (before `serviceEnvOverrides`), and the agent's name. */
+  env: Record<ServiceName, Record<string, string>>;
+  agentName: string;
   stopService(name: ServiceName): Promise<void>;
   startService(name: ServiceName): Promise<void>;
   /** Restarts the OpenID provider on the same port: same issuer and certificate, new signing keys. */
@@ -205,7 +217,7 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
 
     const startService = async (name: ServiceName) => {
       // Only what the contract names, plus PATH/HOME: nothing of the caller's environment leaks in.
-      const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', ...serviceEnv[name] };
+      const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', ...serviceEnv[name], ...options.serviceEnvOverrides?.[name] };
       const child = spawn(process.execPath, [join(distDir, name, 'server.mjs')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       children.set(name, child);
       const sink = (line: string) => { logs[name].push(line); echo(name, line); };
@@ -239,7 +251,12 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
     };
 
     const agentApp = createAgentRuntime({
-      ordersMcpUrl: `${ordersApi}/mcp`,
+      ordersMcpUrl: options.agentMcpUrl ?? `${ordersApi}/mcp`,
+      allowedCallerOids: options.agentUsers?.map((u) => {
+        const user = oidc!.users.find((x) => x.username === u);
+        if (!user) throw new Error(`agentUsers: ${u} is not a demo user`);
+        return user.oid;
+      }),
       agentName,
       reasoner: options.model ? modelReasoner({ url: options.model.url, model: options.model.name, apiKey: options.model.apiKey }) : undefined,
       tokenExchange: mode === 'audience-bound' ? (subjectToken) => exchangerFor(oidc!)(subjectToken) : undefined,
@@ -262,6 +279,8 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
       users: oidc.users,
       oidc,
       logs,
+      env: serviceEnv,
+      agentName,
       stopService: async (name) => {
         await stopChild(children.get(name));
         children.delete(name);

@@ -2,6 +2,7 @@
 // that reads process.env; `npm run local -- --store table` keeps orders in Azurite;
 // `--mode foundry-audience` runs the original's mode (the browser's token reaches the Orders API).
 import { LOCAL_CHAIN_MODES, startLocalChain, type LocalChainMode, type LocalChainOptions } from './chain';
+import { writeLocalOutputs } from './outputs';
 
 function parseArgs(argv: string[]): Pick<LocalChainOptions, 'store' | 'mode'> {
   let store: LocalChainOptions['store'] = 'memory';
@@ -46,6 +47,9 @@ async function main() {
     mode,
     model: modelUrl ? { url: modelUrl, name: process.env.LOCAL_MODEL_NAME, apiKey: process.env.LOCAL_MODEL_API_KEY } : undefined,
   });
+  // The URLs as `terraform output -json` prints a stack's: `npm run verify -- --local` reads them.
+  const outputsFile = '.local/outputs.json';
+  const removeOutputs = writeLocalOutputs(chain, outputsFile);
   const pad = (s: string) => s.padEnd(18);
   console.log([
     '',
@@ -63,6 +67,7 @@ async function main() {
     ...chain.users.map((u) => `    ${pad(u.username)}${u.name}, oid ${u.oid}${u.username === 'alice' ? ' (owns the 8 seed orders)' : u.username === 'admin' ? ' (sees all orders)' : ''}${u.mayChangeOrders ? '' : ' (may read orders, not change them)'}`),
     '',
     '  Try: "show my orders", "order 3 webcams", "mark ORD-004 shipped", "delete ORD-009". Ctrl-C stops everything.',
+    `  Outputs: ${outputsFile} (check the chain with \`npm run verify -- --local\`).`,
     '',
   ].join('\n'));
 
@@ -74,6 +79,7 @@ async function main() {
       if (stopping) return;
       stopping = true;
       console.log('\nlocal: stopping...');
+      removeOutputs();
       chain.stop().then(() => process.exit(0), () => process.exit(1));
     });
   }
