@@ -164,7 +164,7 @@ export class Gateway extends Construct {
     return `${gatewayUrl}/orders-mcp/mcp`;
   }
 
-  /** Name of the API Management service. */
+  /** Name of the API Management service: a reference to the service (or its data source), so whatever uses it waits for the service. */
   public readonly apiManagementName: string;
   /** Resource id of the API Management service. */
   public readonly apiManagementId: string;
@@ -207,28 +207,33 @@ export class Gateway extends Construct {
     const openApi = readOpenApiDocument(props.ordersApiOpenApiPath ?? DEFAULT_OPENAPI_PATH);
     const { placement } = props;
 
-    // The service: new or existing.
-    let resourceGroupName: string;
+    // The service: new or existing. Children take its name and resource group from these
+    // attributes (never from the strings they were made of): Terraform then creates them only
+    // after the service, which a v2 service needs (azurerm's create of a child does not wait
+    // for a parent that is still provisioning).
+    const serviceName = props.existingName ?? props.name ?? Gateway.defaultName(placement);
     let principalId: string;
+    let apim: { apiManagementName: string; resourceGroupName: string };
     if (props.existingName !== undefined) {
-      resourceGroupName = props.existingResourceGroupName ?? placement.resourceGroupName;
-      const existing = new DataAzurermApiManagement(this, 'Existing', { name: props.existingName, resourceGroupName });
-      this.apiManagementName = props.existingName;
+      const existing = new DataAzurermApiManagement(this, 'Existing', {
+        name: props.existingName,
+        resourceGroupName: props.existingResourceGroupName ?? placement.resourceGroupName,
+      });
+      apim = { apiManagementName: existing.name, resourceGroupName: existing.resourceGroupName };
       this.apiManagementId = existing.id;
       principalId = existing.identity.get(0).principalId;
     } else {
-      resourceGroupName = placement.resourceGroupName;
-      this.apiManagementName = props.name ?? Gateway.defaultName(placement);
       const service = new ApiManagement(this, 'Service', {
-        name: this.apiManagementName,
+        name: serviceName,
         location: placement.location,
-        resourceGroupName,
+        resourceGroupName: placement.resourceGroupName,
         skuName: props.skuName ?? 'BasicV2_1',
         publisherName: props.publisherName ?? 'Identity Propagating Agent',
         publisherEmail: props.publisherEmail ?? 'apim-publisher@example.com',
         identity: { type: 'SystemAssigned' },
         tags: placement.tags,
       });
+      apim = { apiManagementName: service.name, resourceGroupName: service.resourceGroupName };
       this.apiManagementId = service.id;
       principalId = service.identity.principalId;
       if (props.logAnalyticsWorkspaceId !== undefined) {
@@ -243,15 +248,15 @@ export class Gateway extends Construct {
         });
       }
     }
+    this.apiManagementName = apim.apiManagementName;
     this.principalId = principalId;
     // The default host name works for new and existing services, and is known before either exists.
-    this.gatewayUrl = Gateway.gatewayUrlOf(this.apiManagementName);
+    this.gatewayUrl = Gateway.gatewayUrlOf(serviceName);
     this.mcpUrl = Gateway.mcpUrlOf(this.gatewayUrl);
     this.ordersMcpBaseUrl = `${this.gatewayUrl}/orders-mcp`;
     this.ordersRestUrl = `${this.gatewayUrl}/orders-api`;
     this.mcpMetadataUrl = `${this.gatewayUrl}/.well-known/oauth-protected-resource/orders-mcp/mcp`;
     const restMetadataUrl = `${this.gatewayUrl}/.well-known/oauth-protected-resource/orders-api`;
-    const apim = { apiManagementName: this.apiManagementName, resourceGroupName };
 
     // Named values the policies reference as {{name}}.
     const values: Array<[string, string, string]> = [

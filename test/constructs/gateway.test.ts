@@ -44,6 +44,11 @@ const byName = (json: any, type: string, name: string) => (Object.values(resourc
 const apiPolicy = (json: any, api: string) => (Object.values(resourcesOf(json, 'azurerm_api_management_api_policy')) as any[])
   .find((p) => p.api_name === `\${azurerm_api_management_api.${Object.entries(resourcesOf(json, 'azurerm_api_management_api')).find(([, a]: any) => a.name === api)![0]}.name}`);
 const namedValues = (json: any) => Object.fromEntries((Object.values(resourcesOf(json, 'azurerm_api_management_named_value')) as any[]).map((v) => [v.name, v.value]));
+/** Every resource that names the API Management service by `api_management_name`. */
+const childrenOfService = (json: any) => Object.entries(json.resource ?? {})
+  .filter(([type]) => type.startsWith('azurerm_api_management_'))
+  .flatMap(([, byId]) => Object.values(byId as object) as any[])
+  .filter((r) => 'api_management_name' in r);
 /** Policy XML with the named values substituted, as the gateway runs it. */
 const resolved = (json: any, xml: string) => xml.replace(/\{\{([^{}]+)\}\}/g, (_, name) => namedValues(json)[name]);
 
@@ -73,6 +78,19 @@ describe('the service', () => {
     expect(gateway.ordersMcpBaseUrl).toBe(`${GATEWAY}/orders-mcp`);
     expect(gateway.mcpMetadataUrl).toBe(`${GATEWAY}/.well-known/oauth-protected-resource/orders-mcp/mcp`);
     expect(Gateway.mcpUrlOf(Gateway.gatewayUrlOf('x'))).toBe('https://x.azure-api.net/orders-mcp/mcp');
+  });
+
+  test('every child reaches the service through the Terraform graph: its name and resource group are the service\'s attributes', () => {
+    const children = childrenOfService(json);
+    expect(children.length).toBeGreaterThan(10);
+    for (const child of children) {
+      expect(child).toMatchObject({
+        api_management_name: expect.stringMatching(/^\$\{azurerm_api_management\.Gateway_Service_\w+\.name\}$/),
+        resource_group_name: expect.stringMatching(/^\$\{azurerm_api_management\.Gateway_Service_\w+\.resource_group_name\}$/),
+      });
+    }
+    // The URLs stay literal: the agent's target is known before the service exists (no cycle).
+    expect(gateway.gatewayUrl).toBe(GATEWAY);
   });
 
   test('diagnostic setting to Log Analytics, resource-specific tables', () => {
@@ -325,8 +343,14 @@ describe('an existing API Management service', () => {
   test('looked up, not created; APIs, named values and logger added to it', () => {
     expect(resourcesOf(json, 'azurerm_api_management')).toEqual({});
     expect(Object.values(json.data?.azurerm_api_management ?? {})[0]).toMatchObject({ name: 'shared-apim', resource_group_name: 'rg-shared' });
-    for (const api of Object.values(resourcesOf(json, 'azurerm_api_management_api')) as any[]) {
-      expect(api).toMatchObject({ api_management_name: 'shared-apim', resource_group_name: 'rg-shared' });
+    // Every child names the service through the data source, so it is read before them.
+    const children = childrenOfService(json);
+    expect(children.length).toBeGreaterThan(10);
+    for (const child of children) {
+      expect(child).toMatchObject({
+        api_management_name: expect.stringMatching(/^\$\{data\.azurerm_api_management\.Gateway_Existing_\w+\.name\}$/),
+        resource_group_name: expect.stringMatching(/^\$\{data\.azurerm_api_management\.Gateway_Existing_\w+\.resource_group_name\}$/),
+      });
     }
     expect(gateway.mcpUrl).toBe('https://shared-apim.azure-api.net/orders-mcp/mcp');
     expect(namedValues(json)['orders-mcp-resource']).toBe('https://shared-apim.azure-api.net/orders-mcp/mcp');
