@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Testing } from 'cdktf';
 import { describe, expect, test } from 'vitest';
-import { onlyResource, resolveIn, resourcesOf, synthJson, SynthJson } from './synth';
+import { dependencyGraph, onlyResource, resolveIn, resourcesOf, synthJson, SynthJson } from './synth';
 import { byoStack } from '../../examples/byo-stack';
 import { exampleStack } from '../../examples/stack';
 import { IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps } from '../../src';
@@ -17,25 +17,6 @@ function stack(props: Partial<IdentityPropagatingAgentStackProps> = {}) {
 
 const app = (json: SynthJson, part: string) => Object.entries(resourcesOf(json, 'azurerm_container_app')).find(([id]) => id.includes(part))![1] as any;
 const envOf = (a: any) => Object.fromEntries(a.template.container[0].env.map((e: any) => [e.name, e.value ?? { secret: e.secret_name }]));
-
-/** Edges of the synthesized graph: `depends_on` entries and `${...}` references to resources and data sources. */
-function dependencyGraph(json: SynthJson): Map<string, Set<string>> {
-  const graph = new Map<string, Set<string>>();
-  const nodes: Array<[string, any]> = [];
-  for (const [type, byId] of Object.entries(json.resource ?? {})) for (const [id, body] of Object.entries(byId)) nodes.push([`${type}.${id}`, body]);
-  for (const [type, byId] of Object.entries(json.data ?? {})) for (const [id, body] of Object.entries(byId)) nodes.push([`data.${type}.${id}`, body]);
-  const known = new Set(nodes.map(([address]) => address));
-  for (const [address, body] of nodes) {
-    const edges = new Set<string>();
-    const text = JSON.stringify(body);
-    for (const match of text.matchAll(/(data\.)?([a-z0-9_]+)\.([A-Za-z0-9_]+)/g)) {
-      const target = match[0];
-      if (known.has(target) && target !== address) edges.add(target);
-    }
-    graph.set(address, edges);
-  }
-  return graph;
-}
 
 function findCycle(graph: Map<string, Set<string>>): string[] | undefined {
   const state = new Map<string, 'visiting' | 'done'>();
