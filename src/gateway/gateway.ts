@@ -13,6 +13,7 @@ import { DataAzurermApiManagement } from '@cdktf/provider-azurerm/lib/data-azure
 import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Construct } from 'constructs';
+import { AzapiResource } from '../azapi/resource';
 import { GatewayProofRegistration } from './gateway-proof';
 import { aiGatewayPolicy, entraIssuers, GATEWAY_PROOF_HEADER, namedValue, protectedApiPolicy, protectedResourceMetadataPolicy } from './policies';
 import { ROLE, roleDefinitionId } from '../foundry/roles';
@@ -340,11 +341,13 @@ export class Gateway extends Construct {
       ...apim, apiName: appended.name, operationId: appendedOp.operationId, xmlContent: mcpMetadata, ...afterNamedValues,
     });
 
+    // The APIs whose diagnostics azurerm manages (the /openai one needs azapi, below).
     const gatewayApis = [mcpApi, restApi, wellKnown, appended];
 
     // /openai: the AI gateway to the account's models with the gateway's managed identity.
+    let openAiApi: ApiManagementApi | undefined;
     if (props.openAiEndpoint !== undefined) {
-      const openAiApi = api('AiGatewayApi', 'azure-openai', 'Azure OpenAI (AI gateway)', 'openai', { serviceUrl: props.openAiEndpoint });
+      openAiApi = api('AiGatewayApi', 'azure-openai', 'Azure OpenAI (AI gateway)', 'openai', { serviceUrl: props.openAiEndpoint });
       for (const method of ['POST', 'GET']) operation(`AiGateway${method}`, openAiApi, `all-${method.toLowerCase()}`, method, '/*');
       new ApiManagementApiPolicy(this, 'AiGatewayPolicy', {
         ...apim,
@@ -356,7 +359,6 @@ export class Gateway extends Construct {
         }),
         ...afterNamedValues,
       });
-      gatewayApis.push(openAiApi);
     }
     if (props.cognitiveAccountId !== undefined) {
       new RoleAssignment(this, 'CognitiveServicesUser', {
@@ -396,7 +398,34 @@ export class Gateway extends Construct {
       // Someone else's service: diagnose only our APIs.
       for (const a of gatewayApis) new ApiManagementApiDiagnostic(this, `${a.node.id}Diagnostic`, { ...diagnostic, apiName: a.name });
     }
+    if (openAiApi) {
+      // `llm-emit-token-metric` emits only where the Application Insights diagnostic has
+      // `metrics: true`, which azurerm 4.55's diagnostic resources cannot set: the /openai API's
+      // diagnostic is an ARM body (same logging as the others, plus metrics).
+      new AzapiResource(this, 'AiGatewayDiagnostic', {
+        type: 'Microsoft.ApiManagement/service/apis/diagnostics@2024-05-01',
+        name: 'applicationinsights',
+        parentId: `${this.apiManagementId}/apis/${openAiApi.name}`,
+        schemaValidationEnabled: true,
+        body: { properties: { ...armDiagnosticProperties(logger.id), metrics: true } },
+      });
+    }
   }
+}
+
+/** The diagnostic settings above in the ARM shape (`Microsoft.ApiManagement/service/apis/diagnostics` 2024-05-01). */
+function armDiagnosticProperties(loggerId: string): { [key: string]: unknown } {
+  const message = (headers: string[]) => ({ headers, body: { bytes: 0 } });
+  return {
+    loggerId,
+    alwaysLog: 'allErrors',
+    logClientIp: true,
+    verbosity: 'information',
+    httpCorrelationProtocol: 'W3C',
+    sampling: { samplingType: 'fixed', percentage: 100 },
+    frontend: { request: message(REQUEST_HEADERS), response: message(RESPONSE_HEADERS) },
+    backend: { request: message(REQUEST_HEADERS), response: message(RESPONSE_HEADERS) },
+  };
 }
 
 function readOpenApiDocument(path: string): string {

@@ -246,6 +246,33 @@ describe('/openai AI gateway', () => {
     expect(findAll(root, 'inbound/validate-jwt/audiences/audience').map((a) => a.text)).toEqual(['https://cognitiveservices.azure.com', 'https://ai.azure.com']);
   });
 
+  test.each([
+    ['a new service', {}, /^\$\{azurerm_api_management\.Gateway_Service_\w+\.id\}$/],
+    ['an existing service', { existingName: 'shared-apim' }, /^\$\{data\.azurerm_api_management\.Gateway_Existing_\w+\.id\}$/],
+  ])('token metrics on %s: the /openai API\'s Application Insights diagnostic through azapi with metrics: true, logging as the others', (_name, props, serviceId) => {
+    const { json } = build(props);
+    const diagnostics = (Object.values(resourcesOf(json, 'azapi_resource')) as any[]).filter((r) => r.type.startsWith('Microsoft.ApiManagement/service/apis/diagnostics@'));
+    expect(diagnostics).toHaveLength(1);
+    const [d] = diagnostics;
+    expect(d).toMatchObject({ type: 'Microsoft.ApiManagement/service/apis/diagnostics@2024-05-01', name: 'applicationinsights', schema_validation_enabled: true });
+    const [service, api] = d.parent_id.split('/apis/');
+    expect(service).toMatch(serviceId);
+    expect(api).toBe(`\${azurerm_api_management_api.${Object.entries(resourcesOf(json, 'azurerm_api_management_api')).find(([, a]: any) => a.name === 'azure-openai')![0]}.name}`);
+    const p = d.body.properties;
+    expect(p.metrics).toBe(true);
+    expect(p.loggerId).toBe(`\${azurerm_api_management_logger.${Object.keys(resourcesOf(json, 'azurerm_api_management_logger'))[0]}.id}`);
+    expect(p).toMatchObject({ alwaysLog: 'allErrors', verbosity: 'information', sampling: { samplingType: 'fixed', percentage: 100 } });
+    for (const side of ['frontend', 'backend']) {
+      for (const m of ['request', 'response']) {
+        expect(p[side][m].body.bytes).toBe(0);
+        for (const secret of ['authorization', 'cookie', 'set-cookie', 'x-gateway-authorization']) expect(p[side][m].headers.map((h: string) => h.toLowerCase())).not.toContain(secret);
+      }
+    }
+    // ...and no azurerm diagnostic for that API (two diagnostics of one identifier would fight).
+    const azurermOnOpenAi = (Object.values(resourcesOf(json, 'azurerm_api_management_api_diagnostic')) as any[]).filter((r) => String(r.api_name).includes('AiGatewayApi'));
+    expect(azurermOnOpenAi).toEqual([]);
+  });
+
   test('the service identity gets Cognitive Services User on the account, nothing broader', () => {
     const { json } = build();
     const role = onlyResource(json, 'azurerm_role_assignment');
@@ -359,7 +386,8 @@ describe('an existing API Management service', () => {
   test('per-API diagnostics for our APIs only (the service-wide one is the owner\'s); no diagnostic setting of ours', () => {
     expect(resourcesOf(json, 'azurerm_api_management_diagnostic')).toEqual({});
     const diagnostics = Object.values(resourcesOf(json, 'azurerm_api_management_api_diagnostic')) as any[];
-    expect(diagnostics).toHaveLength(5);
+    // /orders-mcp, /orders-api and both metadata APIs; /openai's is the azapi one.
+    expect(diagnostics).toHaveLength(4);
     for (const d of diagnostics) {
       expect(d.frontend_response.body_bytes).toBe(0);
       expect(d.backend_response.body_bytes).toBe(0);

@@ -195,7 +195,7 @@ describe('bring your own everything', () => {
       azuread_application_owner: 1,
       azuread_application_identifier_uri: 1,
       azuread_service_principal: 1,
-      azapi_resource: 3, // the orders table, the MCP connection, the API Management connection
+      azapi_resource: 4, // the orders table, the MCP connection, the API Management connection, the /openai diagnostic (token metrics)
       azapi_data_plane_resource: 1, // the agent
       azurerm_application_insights: 1,
       azurerm_container_app: 2,
@@ -203,7 +203,7 @@ describe('bring your own everything', () => {
       azurerm_role_assignment: 6,
       azurerm_user_assigned_identity: 2,
       azurerm_api_management_api: 5,
-      azurerm_api_management_api_diagnostic: 5,
+      azurerm_api_management_api_diagnostic: 4, // azurerm for four APIs; /openai's is azapi
       azurerm_api_management_api_operation: 8,
       azurerm_api_management_api_operation_policy: 3,
       azurerm_api_management_api_policy: 3,
