@@ -13,9 +13,9 @@ import { DataAzurermApiManagement } from '@cdktf/provider-azurerm/lib/data-azure
 import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Construct } from 'constructs';
-import { AzapiResource } from '../azapi/resource';
 import { GatewayProofRegistration } from './gateway-proof';
 import { aiGatewayPolicy, entraIssuers, GATEWAY_PROOF_HEADER, namedValue, protectedApiPolicy, protectedResourceMetadataPolicy } from './policies';
+import { AzapiResource } from '../azapi/resource';
 import { ROLE, roleDefinitionId } from '../foundry/roles';
 import { hyphenatedName } from '../internal/naming';
 import { ITerraformDependable } from '../internal/tf';
@@ -72,12 +72,21 @@ export interface GatewayOptions {
    */
   readonly existingResourceGroupName?: string;
   /**
-   * Tokens per minute each caller may spend through `/openai` (keyed on the token's `oid`, else the IP).
+   * Add the `/openai` AI gateway: Azure OpenAI behind `validate-jwt`, the gateway's managed
+   * identity, a token limit per caller and token metrics, plus Foundry's `ApiManagement`
+   * project connection to it. For your own clients of the account's models: the agent does
+   * not use it (its model is the account's own deployment; Foundry's documented route to a
+   * model behind API Management is an API-key connection on StandardV2 or PremiumV2).
+   * @default false
+   */
+  readonly aiGateway?: boolean;
+  /**
+   * Tokens per minute each caller may spend through `/openai` (keyed on the token's `oid`, else the IP); needs `aiGateway`.
    * @default 10000
    */
   readonly tokensPerMinute?: number;
   /**
-   * Audiences accepted from callers of the `/openai` AI gateway.
+   * Audiences accepted from callers of the `/openai` AI gateway; needs `aiGateway`.
    * @default ['https://cognitiveservices.azure.com', 'https://ai.azure.com']
    */
   readonly aiGatewayAudiences?: string[];
@@ -131,12 +140,12 @@ export interface GatewayProps extends GatewayOptions {
    */
   readonly logAnalyticsWorkspaceId?: string;
   /**
-   * Azure OpenAI endpoint behind `/openai`, `https://<subdomain>.openai.azure.com/openai`.
-   * @default - no `/openai` AI gateway
+   * Azure OpenAI endpoint behind `/openai`, `https://<subdomain>.openai.azure.com/openai` (used with `aiGateway`).
+   * @default - none; `aiGateway` needs it
    */
   readonly openAiEndpoint?: string;
   /**
-   * Cognitive Services account the gateway's identity may call ("Cognitive Services User").
+   * Cognitive Services account the gateway's identity may call ("Cognitive Services User"), with `aiGateway`.
    * @default - no role assignment
    */
   readonly cognitiveAccountId?: string;
@@ -181,6 +190,8 @@ export class Gateway extends Construct {
   public readonly mcpMetadataUrl: string;
   /** Principal (object) id of the service's system-assigned identity. */
   public readonly principalId: string;
+  /** The `/openai` AI gateway, `<gateway>/openai`; undefined unless `aiGateway` is true. */
+  public readonly aiGatewayUrl?: string;
   /** Header in which the gateway sends its own token to the Orders API. */
   public readonly gatewayProofHeader = GATEWAY_PROOF_HEADER;
   /** The gateway token's audience registration; undefined when `ordersApiGatewayProof` is false. */
@@ -205,6 +216,14 @@ export class Gateway extends Construct {
       throw new Error(`Gateway: skuName "${props.skuName}" is not a v2 SKU: use BasicV2_<n>, StandardV2_<n> or PremiumV2_<n>.`);
     }
     requireRange(owner, 'tokensPerMinute', props.tokensPerMinute, 1, 100_000_000);
+    const aiGateway = props.aiGateway ?? false;
+    if (!aiGateway) {
+      for (const [key, value] of Object.entries({ tokensPerMinute: props.tokensPerMinute, aiGatewayAudiences: props.aiGatewayAudiences })) {
+        if (value !== undefined) throw new Error(`Gateway: ${key} configures the /openai AI gateway, which is off: set aiGateway: true, or leave ${key} out.`);
+      }
+    } else if (props.openAiEndpoint === undefined) {
+      throw new Error('Gateway: aiGateway needs openAiEndpoint (the Azure OpenAI endpoint behind /openai).');
+    }
     const openApi = readOpenApiDocument(props.ordersApiOpenApiPath ?? DEFAULT_OPENAPI_PATH);
     const { placement } = props;
 
@@ -346,7 +365,8 @@ export class Gateway extends Construct {
 
     // /openai: the AI gateway to the account's models with the gateway's managed identity.
     let openAiApi: ApiManagementApi | undefined;
-    if (props.openAiEndpoint !== undefined) {
+    if (aiGateway && props.openAiEndpoint !== undefined) {
+      this.aiGatewayUrl = `${this.gatewayUrl}/openai`;
       openAiApi = api('AiGatewayApi', 'azure-openai', 'Azure OpenAI (AI gateway)', 'openai', { serviceUrl: props.openAiEndpoint });
       for (const method of ['POST', 'GET']) operation(`AiGateway${method}`, openAiApi, `all-${method.toLowerCase()}`, method, '/*');
       new ApiManagementApiPolicy(this, 'AiGatewayPolicy', {
@@ -360,7 +380,7 @@ export class Gateway extends Construct {
         ...afterNamedValues,
       });
     }
-    if (props.cognitiveAccountId !== undefined) {
+    if (aiGateway && props.cognitiveAccountId !== undefined) {
       new RoleAssignment(this, 'CognitiveServicesUser', {
         scope: props.cognitiveAccountId,
         roleDefinitionId: roleDefinitionId(placement.resourceGroupId, ROLE.cognitiveServicesUser),

@@ -115,7 +115,7 @@ describe('the service', () => {
     const defined = Object.keys(namedValues(json));
     const namedValueAddresses = Object.keys(resourcesOf(json, 'azurerm_api_management_named_value')).map((id) => `azurerm_api_management_named_value.${id}`);
     const policies = [...Object.values(resourcesOf(json, 'azurerm_api_management_api_policy')), ...Object.values(resourcesOf(json, 'azurerm_api_management_api_operation_policy'))] as any[];
-    expect(policies).toHaveLength(6);
+    expect(policies).toHaveLength(5); // /orders-mcp, /orders-api, three metadata operations (/openai is opt-in)
     for (const p of policies) {
       for (const ref of namedValueReferences(p.xml_content)) expect(defined).toContain(ref);
       expect(p.depends_on).toEqual(expect.arrayContaining(namedValueAddresses));
@@ -235,7 +235,8 @@ describe('/orders-api', () => {
 
 describe('/openai AI gateway', () => {
   test('an API at openai on the account endpoint; validate-jwt, managed identity, token limit, metrics', () => {
-    const { json } = build({ tokensPerMinute: 2000 });
+    const { json, gateway } = build({ aiGateway: true, tokensPerMinute: 2000 });
+    expect(gateway.aiGatewayUrl).toBe(`${GATEWAY}/openai`);
     const api = byName(json, 'azurerm_api_management_api', 'azure-openai');
     expect(api).toMatchObject({ path: 'openai', service_url: 'https://ai-orders-abc123.openai.azure.com/openai', subscription_required: false });
     const root = parseXml(apiPolicy(json, 'azure-openai').xml_content);
@@ -247,8 +248,8 @@ describe('/openai AI gateway', () => {
   });
 
   test.each([
-    ['a new service', {}, /^\$\{azurerm_api_management\.Gateway_Service_\w+\.id\}$/],
-    ['an existing service', { existingName: 'shared-apim' }, /^\$\{data\.azurerm_api_management\.Gateway_Existing_\w+\.id\}$/],
+    ['a new service', { aiGateway: true }, /^\$\{azurerm_api_management\.Gateway_Service_\w+\.id\}$/],
+    ['an existing service', { aiGateway: true, existingName: 'shared-apim' }, /^\$\{data\.azurerm_api_management\.Gateway_Existing_\w+\.id\}$/],
   ])('token metrics on %s: the /openai API\'s Application Insights diagnostic through azapi with metrics: true, logging as the others', (_name, props, serviceId) => {
     const { json } = build(props);
     const diagnostics = (Object.values(resourcesOf(json, 'azapi_resource')) as any[]).filter((r) => r.type.startsWith('Microsoft.ApiManagement/service/apis/diagnostics@'));
@@ -274,17 +275,26 @@ describe('/openai AI gateway', () => {
   });
 
   test('the service identity gets Cognitive Services User on the account, nothing broader', () => {
-    const { json } = build();
+    const { json } = build({ aiGateway: true });
     const role = onlyResource(json, 'azurerm_role_assignment');
     expect(role).toMatchObject({ scope: '/cog/1', principal_type: 'ServicePrincipal' });
     expect(role.role_definition_id).toMatch(/\/providers\/Microsoft\.Authorization\/roleDefinitions\/a97b65f3-24c7-4388-baec-2e87135dc908$/);
     expect(role.principal_id).toMatch(/^\$\{azurerm_api_management\.Gateway_Service_\w+\.identity\[0\]\.principal_id\}$/);
   });
 
-  test('without an OpenAI endpoint or account: no /openai API and no role', () => {
-    const { json } = build({ openAiEndpoint: undefined, cognitiveAccountId: undefined });
+  test('off by default (an opt-in the agent does not use): no /openai API, policy, diagnostic or role, even with an endpoint and account', () => {
+    const { json, gateway } = build();
+    expect(gateway.aiGatewayUrl).toBeUndefined();
     expect(byName(json, 'azurerm_api_management_api', 'azure-openai')).toBeUndefined();
+    expect(JSON.stringify(resourcesOf(json, 'azurerm_api_management_api_policy'))).not.toContain('llm-token-limit');
+    expect((Object.values(resourcesOf(json, 'azapi_resource')) as any[]).filter((r) => r.type.includes('diagnostics'))).toEqual([]);
     expect(resourcesOf(json, 'azurerm_role_assignment')).toEqual({});
+  });
+
+  test('its settings without aiGateway, or aiGateway without an endpoint, are refused', () => {
+    expect(() => build({ tokensPerMinute: 2000 })).toThrow(/Gateway: tokensPerMinute configures the \/openai AI gateway, which is off: set aiGateway: true/);
+    expect(() => build({ aiGatewayAudiences: ['x'] })).toThrow(/aiGatewayAudiences configures the \/openai AI gateway/);
+    expect(() => build({ aiGateway: true, openAiEndpoint: undefined })).toThrow(/aiGateway needs openAiEndpoint/);
   });
 });
 
@@ -343,7 +353,8 @@ describe('gateway proof', () => {
   });
 
   test('the metadata and /openai policies carry no gateway proof', () => {
-    const others = [apiPolicy(json, 'azure-openai'), ...Object.values(resourcesOf(json, 'azurerm_api_management_api_operation_policy'))] as any[];
+    const withAi = build({ aiGateway: true }).json;
+    const others = [apiPolicy(withAi, 'azure-openai'), ...Object.values(resourcesOf(json, 'azurerm_api_management_api_operation_policy'))] as any[];
     for (const p of others) expect(p.xml_content).not.toContain('X-Gateway-Authorization');
   });
 
@@ -395,8 +406,9 @@ describe('an existing API Management service', () => {
     expect(resourcesOf(json, 'azurerm_monitor_diagnostic_setting')).toEqual({});
   });
 
-  test('its system identity gets the Cognitive Services User role', () => {
-    expect(onlyResource(json, 'azurerm_role_assignment').principal_id).toMatch(/^\$\{data\.azurerm_api_management\.\w+\.identity\[0\]\.principal_id\}$/);
+  test('with the AI gateway, its system identity gets the Cognitive Services User role', () => {
+    const { json: withAi } = build({ aiGateway: true, existingName: 'shared-apim', existingResourceGroupName: 'rg-shared' });
+    expect(onlyResource(withAi, 'azurerm_role_assignment').principal_id).toMatch(/^\$\{data\.azurerm_api_management\.\w+\.identity\[0\]\.principal_id\}$/);
   });
 
   test('settings of a new service with an existing one are rejected, naming both', () => {
@@ -404,6 +416,6 @@ describe('an existing API Management service', () => {
     expect(() => build({ existingName: 'a', name: 'b' })).toThrow(/existingName and name cannot be used together/);
     expect(() => build({ existingResourceGroupName: 'rg' })).toThrow(/existingResourceGroupName needs existingName/);
     expect(() => build({ enabled: false })).toThrow(/enabled is false/);
-    expect(() => build({ tokensPerMinute: 0 })).toThrow(/tokensPerMinute is 0/);
+    expect(() => build({ aiGateway: true, tokensPerMinute: 0 })).toThrow(/tokensPerMinute is 0/);
   });
 });

@@ -107,6 +107,8 @@ const configurations: Array<[string, () => TerraformStack]> = [
   ['no APIM', () => stackOf({ gateway: { enabled: false } })],
   ['existing APIM', () => stackOf({ gateway: { existingName: 'apim-shared', existingResourceGroupName: 'rg-shared' } })],
   ['APIM without the gateway proof', () => stackOf({ gateway: { ordersApiGatewayProof: false } })],
+  ['the AI gateway, new APIM', () => stackOf({ gateway: { aiGateway: true } })],
+  ['the AI gateway, existing APIM', () => stackOf({ gateway: { aiGateway: true, existingName: 'apim-shared', existingResourceGroupName: 'rg-shared' } })],
   ['existing Foundry account and project', () => stackOf({ foundry: { existingAccountName: 'ai-shared', existingAccountResourceGroupName: 'rg-shared', existingProjectName: 'agents', model: { existingDeploymentName: 'gpt-4o' } } })],
   ['existing Foundry account, new project', () => stackOf({ foundry: { existingAccountName: 'ai-shared', existingAccountResourceGroupName: 'rg-shared' } })],
   ['existing resource group', () => stackOf({ existingResourceGroupName: 'rg-platform' })],

@@ -195,18 +195,18 @@ describe('bring your own everything', () => {
       azuread_application_owner: 1,
       azuread_application_identifier_uri: 1,
       azuread_service_principal: 1,
-      azapi_resource: 4, // the orders table, the MCP connection, the API Management connection, the /openai diagnostic (token metrics)
+      azapi_resource: 2, // the orders table, the MCP connection (no /openai AI gateway: it is opt-in)
       azapi_data_plane_resource: 1, // the agent
       azurerm_application_insights: 1,
       azurerm_container_app: 2,
-      // table data, AcrPull x2, deployer and one agent user on the project, APIM on the account
-      azurerm_role_assignment: 6,
+      // table data, AcrPull x2, deployer and one agent user on the project
+      azurerm_role_assignment: 5,
       azurerm_user_assigned_identity: 2,
-      azurerm_api_management_api: 5,
-      azurerm_api_management_api_diagnostic: 4, // azurerm for four APIs; /openai's is azapi
-      azurerm_api_management_api_operation: 8,
+      azurerm_api_management_api: 4,
+      azurerm_api_management_api_diagnostic: 4,
+      azurerm_api_management_api_operation: 6,
       azurerm_api_management_api_operation_policy: 3,
-      azurerm_api_management_api_policy: 3,
+      azurerm_api_management_api_policy: 2,
       azurerm_api_management_logger: 1,
       azurerm_api_management_named_value: 6,
     });
