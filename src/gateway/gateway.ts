@@ -184,7 +184,7 @@ export class Gateway extends Construct {
   public readonly mcpUrl: string;
   /** Base URL of the Orders API as clients see it through the gateway (`<gateway>/orders-mcp`), its PUBLIC_BASE_URL. */
   public readonly ordersMcpBaseUrl: string;
-  /** The REST API through the gateway, `<gateway>/orders-api`. */
+  /** The REST API through the gateway, `<gateway>/orders-api`: the public base of the Orders API's REST routes (their metadata and challenges). */
   public readonly ordersRestUrl: string;
   /** RFC 9728 metadata URL of the MCP endpoint (path-inserted form). */
   public readonly mcpMetadataUrl: string;
@@ -462,6 +462,9 @@ function readOpenApiDocument(path: string): string {
   if (typeof document?.openapi !== 'string' || typeof document?.paths !== 'object') {
     throw new Error(`Gateway: ${path} is not an OpenAPI document (no "openapi" version or "paths").`);
   }
+  // `servers` would name a host APIM does not serve this API at (a document fetched from the
+  // Orders API lists its public base); the backend is `service_url` and clients use `/orders-api`.
+  const imported = 'servers' in document ? JSON.stringify({ ...document, servers: undefined }) : text;
   // Literal text for Terraform: `${` and `%{` would otherwise start an interpolation or a directive.
-  return text.replace(/\$\{/g, '$$${').replace(/%\{/g, '%%{');
+  return imported.replace(/\$\{/g, '$$${').replace(/%\{/g, '%%{');
 }

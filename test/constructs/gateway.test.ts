@@ -225,6 +225,19 @@ describe('/orders-api', () => {
     expect(byName(json, 'azurerm_api_management_api', 'orders-api').import.content_value).toContain('costs $${price} %%{if x}');
   });
 
+  test('the imported document carries no servers: APIM serves it at /orders-api, its backend is service_url', () => {
+    const path = join(dir, 'with-servers.json');
+    writeFileSync(path, JSON.stringify({ openapi: '3.1.0', servers: [{ url: `${GATEWAY}/orders-mcp` }], info: { title: 't', version: '1' }, paths: { '/orders': {} } }));
+    const { json } = build({ ordersApiOpenApiPath: path });
+    const api = byName(json, 'azurerm_api_management_api', 'orders-api');
+    const imported = JSON.parse(api.import.content_value);
+    expect(imported.servers).toBeUndefined();
+    expect(imported.paths).toEqual({ '/orders': {} });
+    expect(api.service_url).toBe(base.ordersApiUrl);
+    // A document without servers is imported byte for byte.
+    expect(byName(build().json, 'azurerm_api_management_api', 'orders-api').import.content_value).toBe(OPENAPI);
+  });
+
   test('a missing or malformed document fails the synth with a clear message', () => {
     expect(() => build({ ordersApiOpenApiPath: join(dir, 'nope.json') })).toThrow(/nope.json does not exist: run `npm run build:services`/);
     const bad = join(dir, 'bad.json');
