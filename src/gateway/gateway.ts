@@ -19,14 +19,17 @@ import { AzapiResource } from '../azapi/resource';
 import { ROLE, roleDefinitionId } from '../foundry/roles';
 import { hyphenatedName } from '../internal/naming';
 import { ITerraformDependable } from '../internal/tf';
+import { OrdersApiScopes } from '../orders-api-access/scopes';
 import { rejectTogether, requireRange } from '../internal/validation';
 import { Placement } from '../placement';
 
 const V2_SKU = /^(BasicV2|StandardV2|PremiumV2)_([1-9]|[1-2][0-9]|30)$/;
 
 /** Headers the diagnostics may log. Never Authorization, Cookie or Set-Cookie: they carry credentials. */
-const REQUEST_HEADERS = ['Content-Type', 'Accept', 'User-Agent', 'X-Forwarded-For', 'X-Request-ID', 'traceparent', 'Mcp-Session-Id', 'Mcp-Protocol-Version'];
-const RESPONSE_HEADERS = ['Content-Type', 'WWW-Authenticate', 'X-Request-ID', 'Retry-After'];
+const REQUEST_HEADERS = ['Content-Type', 'Accept', 'User-Agent', 'X-Forwarded-For', 'X-Request-ID', 'traceparent', 'Mcp-Session-Id', 'Mcp-Protocol-Version',
+  // The current MCP revision names the method and the tool (or resource) in headers.
+  'Mcp-Method', 'Mcp-Name'];
+const RESPONSE_HEADERS = ['Content-Type', 'WWW-Authenticate', 'X-Request-ID', 'Retry-After', 'X-RateLimit-Remaining'];
 
 /** Where the services' build writes the Orders API's OpenAPI document (shipped in the npm package). */
 const DEFAULT_OPENAPI_PATH = join(__dirname, '..', '..', 'lib-services', 'dist', 'orders-api', 'openapi.json');
@@ -101,6 +104,12 @@ export interface GatewayOptions {
    */
   readonly ordersApiGatewayProof?: boolean;
   /**
+   * Calls per minute each signed-in user (the token's `oid`) may make through `/orders-mcp` and
+   * `/orders-api` together; beyond it API Management answers 429 with `Retry-After`. 0 turns the limit off.
+   * @default 120
+   */
+  readonly perUserCallsPerMinute?: number;
+  /**
    * The Orders API's OpenAPI document that `/orders-api` imports (JSON, written by the services' build).
    * @default - `lib-services/dist/orders-api/openapi.json` of this package
    */
@@ -130,6 +139,13 @@ export interface GatewayProps extends GatewayOptions {
    * @default - none
    */
   readonly requiredScopes?: string[];
+  /**
+   * The Orders API's read and write scopes: `/orders-api` GETs and MCP calls need either, POST,
+   * PUT, DELETE and the `create-order`, `update-order`, `delete-order` tools need the write scope
+   * (403 `insufficient_scope` naming it otherwise). They are also the metadata's `scopes_supported`.
+   * @default - no per-operation scope check
+   */
+  readonly ordersApiScopes?: OrdersApiScopes;
   /** Resource id of Application Insights (logger target). */
   readonly applicationInsightsId: string;
   /** Application Insights connection string. */
@@ -216,6 +232,14 @@ export class Gateway extends Construct {
       throw new Error(`Gateway: skuName "${props.skuName}" is not a v2 SKU: use BasicV2_<n>, StandardV2_<n> or PremiumV2_<n>.`);
     }
     requireRange(owner, 'tokensPerMinute', props.tokensPerMinute, 1, 100_000_000);
+    requireRange(owner, 'perUserCallsPerMinute', props.perUserCallsPerMinute, 0, 1_000_000);
+    if (props.ordersApiScopes !== undefined) {
+      const { read, write } = props.ordersApiScopes;
+      for (const [key, scope] of Object.entries({ read, write })) {
+        if (!/^[^\s"\\]+$/.test(scope)) throw new Error(`Gateway: ordersApiScopes.${key} "${scope}" is not a scope name (no spaces, quotes or backslashes).`);
+      }
+      if (read === write) throw new Error('Gateway: ordersApiScopes.read and ordersApiScopes.write are the same scope; reading and changing orders need two.');
+    }
     const aiGateway = props.aiGateway ?? false;
     if (!aiGateway) {
       for (const [key, value] of Object.entries({ tokensPerMinute: props.tokensPerMinute, aiGatewayAudiences: props.aiGatewayAudiences })) {
@@ -302,11 +326,15 @@ export class Gateway extends Construct {
 
     const audiences = props.audiences ?? ['https://ai.azure.com'];
     const requiredScopes = props.requiredScopes ?? [];
+    // A scope as a client asks Entra for it: the resource's identifier, then the name.
+    const scopeUri = (scope: string) => `${audiences[0]}/${scope}`;
     const bearer = {
       tenantId: namedValue('orders-tenant-id'),
       audiences,
       allowedClientIds: props.allowedClientIds ?? [],
       requiredScopes,
+      operationScopes: props.ordersApiScopes && { scopes: props.ordersApiScopes, scopeUri },
+      callsPerMinute: props.perUserCallsPerMinute ?? 120,
     };
     type ApiExtras = Partial<ConstructorParameters<typeof ApiManagementApi>[2]>;
     const api = (logicalId: string, name: string, displayName: string, path: string, extra: ApiExtras = {}) =>
@@ -338,7 +366,8 @@ export class Gateway extends Construct {
 
     // RFC 9728 metadata, anonymous, answered by the gateway itself.
     const authorizationServers = entraIssuers(namedValue('orders-tenant-id'));
-    const scopesSupported = requiredScopes.length > 0 ? requiredScopes.map((s) => `${audiences[0]}/${s}`) : [`${audiences[0]}/.default`];
+    const advertised = props.ordersApiScopes ? [props.ordersApiScopes.read, props.ordersApiScopes.write] : requiredScopes;
+    const scopesSupported = advertised.length > 0 ? advertised.map(scopeUri) : [scopeUri('.default')];
     const mcpMetadata = protectedResourceMetadataPolicy({ resource: namedValue('orders-mcp-resource'), authorizationServers, scopesSupported });
     const restMetadata = protectedResourceMetadataPolicy({ resource: namedValue('orders-api-resource'), authorizationServers, scopesSupported });
     // The RFC's form: the well-known segment inserted between host and path.

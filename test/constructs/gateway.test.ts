@@ -351,11 +351,14 @@ describe('gateway proof', () => {
     const root = parseXml(resolved(json, policy.xml_content));
     const inbound = findAll(root, 'inbound')[0].children;
     const names = inbound.map((c) => c.name);
-    expect(names).toEqual(['base', 'set-header', 'set-header', 'validate-jwt', 'choose', 'authentication-managed-identity', 'set-header']);
+    // checks, the per-user rate limit (and for MCP the tool trace), then the proof last
+    expect(names).toEqual(['base', 'set-header', 'set-header', 'validate-jwt', 'choose', 'rate-limit-by-key', ...(api === 'orders-mcp' ? ['choose'] : []),
+      'authentication-managed-identity', 'set-header']);
     expect(inbound[1].attributes).toEqual({ 'name': 'X-Gateway-Authorization', 'exists-action': 'delete' });
-    expect(inbound[5].attributes).toEqual({ 'resource': clientId, 'output-token-variable-name': 'gatewayToken', 'ignore-error': 'false' });
-    expect(inbound[6].attributes).toEqual({ 'name': 'X-Gateway-Authorization', 'exists-action': 'override' });
-    expect(findAll(inbound[6], 'value')[0].text).toBe('@("Bearer " + (string)context.Variables["gatewayToken"])');
+    const [mi, proofHeader] = inbound.slice(-2);
+    expect(mi.attributes).toEqual({ 'resource': clientId, 'output-token-variable-name': 'gatewayToken', 'ignore-error': 'false' });
+    expect(proofHeader.attributes).toEqual({ 'name': 'X-Gateway-Authorization', 'exists-action': 'override' });
+    expect(findAll(proofHeader, 'value')[0].text).toBe('@("Bearer " + (string)context.Variables["gatewayToken"])');
     // The caller's Authorization is passed through: nothing sets or removes it.
     expect(descendants(root, 'set-header').filter((h) => h.attributes.name.toLowerCase() === 'authorization')).toHaveLength(0);
     // Not before a token can be issued for the audience.
@@ -430,5 +433,62 @@ describe('an existing API Management service', () => {
     expect(() => build({ existingResourceGroupName: 'rg' })).toThrow(/existingResourceGroupName needs existingName/);
     expect(() => build({ enabled: false })).toThrow(/enabled is false/);
     expect(() => build({ aiGateway: true, tokensPerMinute: 0 })).toThrow(/tokensPerMinute is 0/);
+  });
+});
+
+describe('audience-bound mode: per-operation scopes', () => {
+  const ORDERS = '99999999-0000-0000-0000-000000000009';
+  const scopes = { read: 'Orders.Read', write: 'Orders.ReadWrite' };
+  const { json } = build({ audiences: [`api://${ORDERS}`, ORDERS], ordersApiScopes: scopes, requiredScopes: [] });
+
+  test.each([
+    ['orders-api', `${GATEWAY}/.well-known/oauth-protected-resource/orders-api`],
+    ['orders-mcp', `${GATEWAY}/.well-known/oauth-protected-resource/orders-mcp/mcp`],
+  ])('%s accepts both audience forms and checks the operation\'s scope, naming api://<client id>/<scope> and its metadata', (api, metadataUrl) => {
+    const root = parseXml(resolved(json, apiPolicy(json, api).xml_content));
+    expect(findAll(root, 'inbound/validate-jwt/audiences/audience').map((a) => a.text)).toEqual([`api://${ORDERS}`, ORDERS]);
+    const challenges = descendants(root, 'set-header').filter((h) => h.attributes.name === 'WWW-Authenticate').map((h) => findAll(h, 'value')[0].text);
+    expect(challenges).toContain(`Bearer error="insufficient_scope", scope="api://${ORDERS}/Orders.ReadWrite", resource_metadata="${metadataUrl}"`);
+    expect(challenges).toContain(`Bearer error="insufficient_scope", scope="api://${ORDERS}/Orders.Read", resource_metadata="${metadataUrl}"`);
+  });
+
+  test('the metadata advertises both scopes in the form a client requests them', () => {
+    for (const p of Object.values(resourcesOf(json, 'azurerm_api_management_api_operation_policy')) as any[]) {
+      const document = JSON.parse(findAll(parseXml(resolved(json, p.xml_content)), 'inbound/return-response/set-body')[0].text);
+      expect(document.scopes_supported).toEqual([`api://${ORDERS}/Orders.Read`, `api://${ORDERS}/Orders.ReadWrite`]);
+    }
+  });
+
+  test('without ordersApiScopes: no per-operation check', () => {
+    for (const api of ['orders-api', 'orders-mcp']) expect(apiPolicy(build().json, api).xml_content).not.toContain('Orders.ReadWrite');
+  });
+
+  test('scope names Azure would not issue, or one scope for both, are refused', () => {
+    expect(() => build({ ordersApiScopes: { read: 'Orders Read', write: 'Orders.ReadWrite' } })).toThrow(/ordersApiScopes.read "Orders Read" is not a scope name/);
+    expect(() => build({ ordersApiScopes: { read: 'Orders.All', write: 'Orders.All' } })).toThrow(/read and ordersApiScopes.write are the same scope/);
+  });
+});
+
+describe('per-user rate limit', () => {
+  const limitOf = (json: any, api: string) => findAll(parseXml(apiPolicy(json, api).xml_content), 'inbound/rate-limit-by-key')[0];
+
+  test('120 calls a minute per user by default at /orders-mcp and /orders-api (not at the metadata)', () => {
+    const { json } = build();
+    for (const api of ['orders-mcp', 'orders-api']) expect(limitOf(json, api).attributes).toMatchObject({ 'calls': '120', 'renewal-period': '60' });
+    for (const p of Object.values(resourcesOf(json, 'azurerm_api_management_api_operation_policy')) as any[]) expect(p.xml_content).not.toContain('rate-limit');
+  });
+
+  test('perUserCallsPerMinute sets it, 0 turns it off, other values are refused', () => {
+    expect(limitOf(build({ perUserCallsPerMinute: 30 }).json, 'orders-api').attributes.calls).toBe('30');
+    expect(limitOf(build({ perUserCallsPerMinute: 0 }).json, 'orders-mcp')).toBeUndefined();
+    expect(() => build({ perUserCallsPerMinute: -1 })).toThrow(/Gateway: perUserCallsPerMinute is -1; it must be a whole number from 0 to 1000000/);
+    expect(() => build({ perUserCallsPerMinute: 1.5 })).toThrow(/perUserCallsPerMinute is 1.5/);
+  });
+});
+
+describe('MCP revision headers in the diagnostics', () => {
+  test('Mcp-Method and Mcp-Name are logged (they name the call, not a credential)', () => {
+    const diagnostic = onlyResource(build().json, 'azurerm_api_management_diagnostic');
+    expect(diagnostic.frontend_request.headers_to_log).toEqual(expect.arrayContaining(['Mcp-Method', 'Mcp-Name']));
   });
 });
