@@ -19,8 +19,8 @@ import { AzapiResource } from '../azapi/resource';
 import { ROLE, roleDefinitionId } from '../foundry/roles';
 import { hyphenatedName } from '../internal/naming';
 import { ITerraformDependable } from '../internal/tf';
-import { OrdersApiScopes } from '../orders-api-access/scopes';
 import { rejectTogether, requireRange } from '../internal/validation';
+import { OrdersApiScopes } from '../orders-api-access/scopes';
 import { Placement } from '../placement';
 
 const V2_SKU = /^(BasicV2|StandardV2|PremiumV2)_([1-9]|[1-2][0-9]|30)$/;
@@ -235,8 +235,8 @@ export class Gateway extends Construct {
     requireRange(owner, 'perUserCallsPerMinute', props.perUserCallsPerMinute, 0, 1_000_000);
     if (props.ordersApiScopes !== undefined) {
       const { read, write } = props.ordersApiScopes;
-      for (const [key, scope] of Object.entries({ read, write })) {
-        if (!/^[^\s"\\]+$/.test(scope)) throw new Error(`Gateway: ordersApiScopes.${key} "${scope}" is not a scope name (no spaces, quotes or backslashes).`);
+      for (const [key, name] of Object.entries({ read, write })) {
+        if (!/^[^\s"\\]+$/.test(name)) throw new Error(`Gateway: ordersApiScopes.${key} "${name}" is not a scope name (no spaces, quotes or backslashes).`);
       }
       if (read === write) throw new Error('Gateway: ordersApiScopes.read and ordersApiScopes.write are the same scope; reading and changing orders need two.');
     }
@@ -327,7 +327,7 @@ export class Gateway extends Construct {
     const audiences = props.audiences ?? ['https://ai.azure.com'];
     const requiredScopes = props.requiredScopes ?? [];
     // A scope as a client asks Entra for it: the resource's identifier, then the name.
-    const scopeUri = (scope: string) => `${audiences[0]}/${scope}`;
+    const scopeUri = (name: string) => `${audiences[0]}/${name}`;
     const bearer = {
       tenantId: namedValue('orders-tenant-id'),
       audiences,
