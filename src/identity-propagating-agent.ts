@@ -96,7 +96,7 @@ export interface IdentityPropagatingAgentProps {
   readonly foundry?: FoundryOptions;
   /**
    * API Management in front of the Orders API (`enabled: false` for none).
-   * @default - a new BasicV2 service with `/orders-mcp`, `/orders-api`, the RFC 9728 metadata and `/openai`
+   * @default - a new BasicV2 service with `/orders-mcp`, `/orders-api` and the RFC 9728 metadata (`/openai` is opt-in: `aiGateway`)
    */
   readonly gateway?: GatewayOptions;
   /**
@@ -299,7 +299,10 @@ export class IdentityPropagatingAgent extends Construct {
         openAiEndpoint: this.foundry.openAiEndpoint,
         cognitiveAccountId: this.foundry.accountId,
       });
-      this.foundry.connectApiManagement({ gatewayUrl: this.gateway.gatewayUrl, apiManagementId: this.gateway.apiManagementId });
+      // Only with the opt-in AI gateway: a connection nothing uses would look like a model route.
+      if (this.gateway.aiGatewayUrl !== undefined) {
+        this.foundry.connectApiManagement({ gatewayUrl: this.gateway.gatewayUrl, apiManagementId: this.gateway.apiManagementId });
+      }
     }
 
     this.apps = new ServiceContainerApps(this, 'ContainerApps', {

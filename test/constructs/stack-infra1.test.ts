@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Testing } from 'cdktf';
 import { describe, expect, test } from 'vitest';
-import { onlyResource, resolveIn, resourcesOf, synthJson, SynthJson } from './synth';
+import { dependencyGraph, onlyResource, resolveIn, resourcesOf, synthJson, SynthJson } from './synth';
 import { byoStack } from '../../examples/byo-stack';
 import { exampleStack } from '../../examples/stack';
 import { IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps } from '../../src';
@@ -17,25 +17,6 @@ function stack(props: Partial<IdentityPropagatingAgentStackProps> = {}) {
 
 const app = (json: SynthJson, part: string) => Object.entries(resourcesOf(json, 'azurerm_container_app')).find(([id]) => id.includes(part))![1] as any;
 const envOf = (a: any) => Object.fromEntries(a.template.container[0].env.map((e: any) => [e.name, e.value ?? { secret: e.secret_name }]));
-
-/** Edges of the synthesized graph: `depends_on` entries and `${...}` references to resources and data sources. */
-function dependencyGraph(json: SynthJson): Map<string, Set<string>> {
-  const graph = new Map<string, Set<string>>();
-  const nodes: Array<[string, any]> = [];
-  for (const [type, byId] of Object.entries(json.resource ?? {})) for (const [id, body] of Object.entries(byId)) nodes.push([`${type}.${id}`, body]);
-  for (const [type, byId] of Object.entries(json.data ?? {})) for (const [id, body] of Object.entries(byId)) nodes.push([`data.${type}.${id}`, body]);
-  const known = new Set(nodes.map(([address]) => address));
-  for (const [address, body] of nodes) {
-    const edges = new Set<string>();
-    const text = JSON.stringify(body);
-    for (const match of text.matchAll(/(data\.)?([a-z0-9_]+)\.([A-Za-z0-9_]+)/g)) {
-      const target = match[0];
-      if (known.has(target) && target !== address) edges.add(target);
-    }
-    graph.set(address, edges);
-  }
-  return graph;
-}
 
 function findCycle(graph: Map<string, Set<string>>): string[] | undefined {
   const state = new Map<string, 'visiting' | 'done'>();
@@ -214,18 +195,18 @@ describe('bring your own everything', () => {
       azuread_application_owner: 1,
       azuread_application_identifier_uri: 1,
       azuread_service_principal: 1,
-      azapi_resource: 3, // the orders table, the MCP connection, the API Management connection
+      azapi_resource: 2, // the orders table, the MCP connection (no /openai AI gateway: it is opt-in)
       azapi_data_plane_resource: 1, // the agent
       azurerm_application_insights: 1,
       azurerm_container_app: 2,
-      // table data, AcrPull x2, deployer and one agent user on the project, APIM on the account
-      azurerm_role_assignment: 6,
+      // table data, AcrPull x2, deployer and one agent user on the project
+      azurerm_role_assignment: 5,
       azurerm_user_assigned_identity: 2,
-      azurerm_api_management_api: 5,
-      azurerm_api_management_api_diagnostic: 5,
-      azurerm_api_management_api_operation: 8,
+      azurerm_api_management_api: 4,
+      azurerm_api_management_api_diagnostic: 4,
+      azurerm_api_management_api_operation: 6,
       azurerm_api_management_api_operation_policy: 3,
-      azurerm_api_management_api_policy: 3,
+      azurerm_api_management_api_policy: 2,
       azurerm_api_management_logger: 1,
       azurerm_api_management_named_value: 6,
     });
