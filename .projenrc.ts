@@ -55,7 +55,7 @@ const project = new cdktf.ConstructLibraryCdktf({
   // have their own lib-services/tsconfig.json that also covers test/services, test/local and bench.
   tsconfigDev: {
     compilerOptions: {},
-    exclude: ['services/**', 'local/**', 'support/**'],
+    exclude: ['services/**', 'local/**', 'support/**', 'verify/**'],
   },
   gitignore: ['/.tools/', '/.bench-out/', 'cdktf.out/', '/lib-services/dist/', '/.local/', '/coverage/', '.gen/', '*.pem', '*.key'],
   // The package contents are an allow-list (package.json "files"), not an ignore list.
@@ -138,6 +138,18 @@ project.addTask('bench', { description: 'Benchmarks (ratios measured in one run)
 project.addTask('local', {
   description: 'Run the whole identity chain on loopback (local OpenID provider, Orders API, agent runtime, Chat App)',
   exec: 'node lib-services/build.mjs && tsx lib-services/local/main.ts',
+  receiveArgs: true,
+});
+project.addTask('local:token', {
+  description: 'Print a demo user\'s access token from the running local chain (--user alice, --scope <scope>)',
+  exec: 'tsx lib-services/local/token.ts',
+  receiveArgs: true,
+});
+// `verify` ships as a bin (the bundle in lib-services/dist/verify); here it runs the same bundle.
+project.addBins({ verify: 'lib-services/dist/verify/verify.mjs' });
+project.addTask('verify', {
+  description: 'Check a deployed stack hop by hop (--outputs <terraform output -json file>, or --local after `npm run local`)',
+  exec: 'node lib-services/build.mjs verify && node lib-services/dist/verify/verify.mjs',
   receiveArgs: true,
 });
 // The bundles ship in the package: build them before packaging.

@@ -2,7 +2,7 @@
 // plain `node`, no node_modules), a Dockerfile and static files. This folder is the image
 // build context that the constructs upload and build inside Azure, and it ships in the npm package.
 import { build } from 'esbuild';
-import { cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -19,6 +19,11 @@ export const SERVICES = [
     browserEntries: { 'app': 'spa/app.ts', 'redirect': 'spa/redirect.ts' },
     staticDir: 'spa/public',
   },
+];
+
+/** Commands shipped in the package (bins): one self-contained file each, no Dockerfile. */
+export const COMMANDS = [
+  { name: 'verify', entry: 'verify/main.ts', outfile: 'verify/verify.mjs' },
 ];
 
 // Bundled CommonJS dependencies call require(); give the ESM bundle one.
@@ -108,6 +113,31 @@ async function writeService(service, src, out, minify) {
   writeFileSync(join(out, '.dockerignore'), 'Dockerfile\n.dockerignore\n');
 }
 
+export async function buildCommand(command, { minify = true } = {}) {
+  // Written beside the target, then renamed: a running `verify` never reads half a file.
+  const target = join(dist, command.outfile);
+  const tmp = `${target}.${process.pid}-${Date.now()}.tmp`;
+  mkdirSync(dirname(target), { recursive: true });
+  try {
+    await build({
+      entryPoints: [join(root, command.entry)],
+      outfile: tmp,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node24',
+      minify,
+      legalComments: 'none',
+      banner: { js: `#!/usr/bin/env node\n${REQUIRE_BANNER}` },
+      logLevel: 'warning',
+    });
+    chmodSync(tmp, 0o755);
+    renameSync(tmp, target);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const only = process.argv.slice(2);
   for (const service of SERVICES) {
@@ -119,5 +149,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     const started = Date.now();
     await buildService(service);
     console.log(`build:services: ${service.name} -> lib-services/dist/${service.name} (${Date.now() - started} ms)`);
+  }
+  for (const command of COMMANDS) {
+    if (only.length && !only.includes(command.name)) continue;
+    const started = Date.now();
+    await buildCommand(command);
+    console.log(`build:services: ${command.name} -> lib-services/dist/${command.outfile} (${Date.now() - started} ms)`);
   }
 }

@@ -10,7 +10,10 @@ import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
+import { advertisedScopeSettings, mcpScopeGuard, restScopeGuard } from './access.js';
 import type { OrdersConfig } from './config.js';
+import { rateLimit } from './rate-limit.js';
+import { identityReceipt } from './receipt.js';
 import { DomainError, OrderService } from './service.js';
 import type { OrderStore } from './store.js';
 import {
@@ -20,7 +23,7 @@ import {
 import { requestContext, type Logger, type RequestContextVariables } from '../shared/observability.js';
 
 export interface AppDeps {
-  config: Pick<OrdersConfig, 'auth' | 'adminOids' | 'publicBaseUrl' | 'gateway'>;
+  config: Pick<OrdersConfig, 'auth' | 'adminOids' | 'publicBaseUrl' | 'gateway'> & Partial<Pick<OrdersConfig, 'scopes' | 'rateLimitPerMinute'>>;
   store: OrderStore;
   /** Verifies user tokens; with `config.gateway` it must also verify app tokens (createTokenVerifier does both). */
   verifier: TokenVerifier & Partial<AppTokenVerifier>;
@@ -101,9 +104,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get('/openapi.json', async (c) => c.json((await loadOpenApi()).buildOpenApiDocument({ serverUrl: base(c) })));
   app.all('/openapi.json', methodNotAllowed('GET'));
 
-  // RFC 9728: `resource` is exactly the URL clients use.
-  app.get('/.well-known/oauth-protected-resource', (c) => c.json(protectedResourceMetadata(base(c), config.auth)));
-  app.get('/.well-known/oauth-protected-resource/mcp', (c) => c.json(protectedResourceMetadata(`${base(c)}/mcp`, config.auth)));
+  // RFC 9728: `resource` is exactly the URL clients use; with per-operation scopes, both are listed.
+  const advertised = advertisedScopeSettings(config.auth, config.scopes);
+  app.get('/.well-known/oauth-protected-resource', (c) => c.json(protectedResourceMetadata(base(c), advertised)));
+  app.get('/.well-known/oauth-protected-resource/mcp', (c) => c.json(protectedResourceMetadata(`${base(c)}/mcp`, advertised)));
 
   const limit = bodyLimit({
     maxSize: MAX_BODY_BYTES,
@@ -121,10 +125,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   });
   // After the user's token (its 401/403 come first): the gateway's proof, when configured.
   const gateway = gatewayProof(deps);
+  // Then the caller's budget (by verified oid), and after the body limit the per-operation scopes.
+  const budget = rateLimit({ perMinute: config.rateLimitPerMinute ?? 0 });
+  const restScopes = restScopeGuard(config.auth, config.scopes, (c) => protectedResourceMetadataUrl(base(c as Ctx)));
+  const mcpScopes = mcpScopeGuard(config.auth, config.scopes, (c) => protectedResourceMetadataUrl(`${base(c as Ctx)}/mcp`));
 
   // Orders: authenticate first (401 before any body is read), then bound the body.
   const orders = new Hono<AppEnv>();
-  orders.use(restAuth, gateway, limit);
+  orders.use(restAuth, gateway, budget, limit, restScopes);
   orders.get('/', async (c) => c.json(await service.list(c.var.principal)));
   orders.post('/', async (c) => {
     const input = await parseBody(c, (s) => s.CreateOrderRequest);
@@ -153,8 +161,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/orders', orders);
 
   // MCP Streamable HTTP, stateless: a fresh server and transport per POST; GET/DELETE have no session to serve.
-  app.use('/mcp', mcpAuth, gateway, limit);
-  app.post('/mcp', async (c) => (await loadMcp()).handleMcpRequest(c.req.raw, service, c.var.principal, ctxOf(c)));
+  app.use('/mcp', mcpAuth, gateway, budget, limit, mcpScopes);
+  app.post('/mcp', async (c) => (await loadMcp())
+    .handleMcpRequest(c.req.raw, service, c.var.principal, ctxOf(c), identityReceipt(c.var.principal, config.auth.audiences)));
   app.all('/mcp', methodNotAllowed('POST'));
 
   return app;

@@ -8,6 +8,7 @@ import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { API_VERSION } from './openapi.js';
+import { stampToolResults, type IdentityReceipt } from './receipt.js';
 import { createOrderShape, orderIdSchema, updateOrderShape } from './schemas.js';
 import { DomainError, type CallContext, type OrderService } from './service.js';
 import type { Principal } from '../shared/auth/index.js';
@@ -104,8 +105,11 @@ export function createMcpServer(service: OrderService, principal: Principal, ctx
 }
 
 /** Serves one MCP Streamable HTTP POST, stateless: a fresh server and transport per request. */
-export async function handleMcpRequest(request: Request, service: OrderService, principal: Principal, ctx: CallContext): Promise<Response> {
+export async function handleMcpRequest(
+  request: Request, service: OrderService, principal: Principal, ctx: CallContext, receipt?: IdentityReceipt,
+): Promise<Response> {
   const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+  if (receipt) stampToolResults(transport, receipt);
   const server = createMcpServer(service, principal, ctx, API_VERSION);
   await server.connect(transport);
   try {

@@ -2,6 +2,7 @@ import { ContainerApp, ContainerAppTemplateContainerEnv } from '@cdktf/provider-
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Construct, IConstruct } from 'constructs';
 import { WorkloadIdentity } from './identities';
+import { checkAppValues } from '../internal/azure-values';
 import { resourcesWithin } from '../internal/depends';
 import { Token } from '../internal/tf';
 import { isGuid, requireRange } from '../internal/validation';
@@ -250,6 +251,7 @@ export class ServiceContainerApps extends Construct {
   constructor(scope: Construct, id: string, props: ServiceContainerAppsProps) {
     super(scope, id);
     const owner = 'ServiceContainerApps';
+    checkAppValues(owner, '', props);
     const { placement } = props;
     const names = props.names ?? ServiceContainerApps.defaultNames(placement.baseName);
     for (const [key, name] of Object.entries(names)) {
@@ -260,14 +262,6 @@ export class ServiceContainerApps extends Construct {
     requireRange(owner, 'terminationGracePeriodSeconds', props.terminationGracePeriodSeconds, 0, 600);
     const ordersScale = scale(owner, 'ordersApi', props.ordersApi);
     const chatScale = scale(owner, 'chatApp', props.chatApp);
-    for (const range of props.ordersApiAllowedIpRanges ?? []) {
-      if (!Token.isUnresolved(range) && !/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(range)) {
-        throw new Error(`${owner}: ordersApiAllowedIpRanges entry "${range}" is not an IPv4 address or CIDR range.`);
-      }
-    }
-    if (props.ordersApiAllowedIpRanges !== undefined && props.ordersApiAllowedIpRanges.length === 0) {
-      throw new Error(`${owner}: ordersApiAllowedIpRanges is empty, which would refuse every caller; leave it unset to accept any source.`);
-    }
     const proof = props.ordersApiGatewayProof;
     if (proof !== undefined) {
       if (proof.principalIds.length === 0) {

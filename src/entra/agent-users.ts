@@ -1,8 +1,7 @@
 import { DataAzureadClientConfig } from '@cdktf/provider-azuread/lib/data-azuread-client-config';
 import { Group } from '@cdktf/provider-azuread/lib/group';
 import { Construct } from 'constructs';
-import { Token } from '../internal/tf';
-import { isGuid } from '../internal/validation';
+import { AZURE_RULES, requireEach } from '../internal/azure-values';
 
 /** Props of {@link AgentUsersGroup}. */
 export interface AgentUsersGroupProps {
@@ -26,11 +25,7 @@ export class AgentUsersGroup extends Construct {
 
   constructor(scope: Construct, id: string, props: AgentUsersGroupProps) {
     super(scope, id);
-    for (const member of props.members ?? []) {
-      if (!Token.isUnresolved(member) && !isGuid(member)) {
-        throw new Error(`AgentUsersGroup: members entry "${member}" is not an object id (a GUID).`);
-      }
-    }
+    requireEach('AgentUsersGroup', 'members', props.members, AZURE_RULES.guid);
     const deployer = new DataAzureadClientConfig(this, 'Deployer');
     const group = new Group(this, 'Group', {
       displayName: props.displayName,

@@ -4,6 +4,7 @@ import { DataAzureadServicePrincipal } from '@cdktf/provider-azuread/lib/data-az
 import { ServicePrincipal } from '@cdktf/provider-azuread/lib/service-principal';
 import { ServicePrincipalDelegatedPermissionGrant } from '@cdktf/provider-azuread/lib/service-principal-delegated-permission-grant';
 import { Construct } from 'constructs';
+import { checkEntraValues } from '../internal/azure-values';
 import { rejectTogether } from '../internal/validation';
 import { Placement } from '../placement';
 
@@ -83,6 +84,7 @@ export class SpaRegistration extends Construct {
   constructor(scope: Construct, id: string, props: SpaRegistrationProps) {
     super(scope, id);
     const owner = 'SpaRegistration';
+    checkEntraValues(owner, '', props);
     for (const [prop, value] of Object.entries({
       displayName: props.displayName,
       localhostRedirectUris: props.localhostRedirectUris,

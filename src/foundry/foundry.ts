@@ -11,9 +11,10 @@ import { ROLE, roleDefinitionId } from './roles';
 import { AzapiDataPlaneResource } from '../azapi/data-plane-resource';
 import { AzapiResource } from '../azapi/resource';
 import { AgentUsersGroup } from '../entra/agent-users';
+import { checkFoundryValues } from '../internal/azure-values';
 import { hyphenatedName } from '../internal/naming';
 import { Annotations, Fn, ITerraformDependable, Token } from '../internal/tf';
-import { isGuid, rejectTogether, requireRange } from '../internal/validation';
+import { rejectTogether, requireRange } from '../internal/validation';
 import { Placement } from '../placement';
 
 /** The six tools of the Orders MCP server (DESIGN §4.1). */
@@ -273,6 +274,7 @@ export class Foundry extends Construct {
   constructor(scope: Construct, id: string, props: FoundryProps) {
     super(scope, id);
     const owner = 'Foundry';
+    checkFoundryValues(owner, '', props);
     rejectTogether(owner, { accountName: props.accountName, existingAccountName: props.existingAccountName }, 'name a new account or an existing one, not both.');
     rejectTogether(owner, { projectName: props.projectName, existingProjectName: props.existingProjectName }, 'name a new project or an existing one, not both.');
     if (props.existingProjectName !== undefined && props.existingAccountName === undefined) {
@@ -472,9 +474,6 @@ export class Foundry extends Construct {
       for (const [key, value] of Object.entries({ groupDisplayName: users.groupDisplayName, groupMembers: users.groupMembers })) {
         if (value !== undefined) throw new Error(`${owner}: agentUsers.${key} configures the new group; set agentUsers.createGroup to true.`);
       }
-    }
-    for (const id of users.principalIds ?? []) {
-      if (!Token.isUnresolved(id) && !isGuid(id)) throw new Error(`${owner}: agentUsers.principalIds entry "${id}" is not an object id (a GUID).`);
     }
     const { placement } = props;
     const principals: Array<[string, string]> = [];

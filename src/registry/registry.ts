@@ -11,6 +11,7 @@ import { StorageAccount } from '@cdktf/provider-azurerm/lib/storage-account';
 import { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
 import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
 import { Construct } from 'constructs';
+import { checkImageValues } from '../internal/azure-values';
 import { alphanumericName } from '../internal/naming';
 import { cachedContextArchive, ContextArchive } from '../internal/tar';
 import { AssetType, Fn, TerraformAsset } from '../internal/tf';
@@ -107,6 +108,7 @@ export class ImageRegistry extends Construct {
   constructor(scope: Construct, id: string, props: ImageRegistryProps) {
     super(scope, id);
     const owner = 'ImageRegistry';
+    checkImageValues(owner, '', props);
     rejectTogether(owner, { sku: props.sku, existingRegistryName: props.existingRegistryName },
       'the SKU is a setting of a new registry; set it on your existing registry instead.');
     if (props.existingRegistryResourceGroupName !== undefined && props.existingRegistryName === undefined) {

@@ -119,8 +119,7 @@ describe('the MCP connection (UserEntraToken)', () => {
     const foundry = new Foundry(stack, 'Foundry', { placement, mcpUrl: MCP_URL });
     foundry.connectApiManagement({ gatewayUrl: 'https://apim-x.azure-api.net', apiManagementId: '/apim/id' });
     const apim = connections(synthJson(stack)).find((c) => c.name === 'apim-gateway');
-    // Its body passes the embedded ARM schema, so azapi validates it (its default).
-    expect(apim.schema_validation_enabled).not.toBe(false);
+    expect(apim.schema_validation_enabled).toBeUndefined(); // the body passes the published schema: azapi validates it
     expect(apim.body).toEqual({
       properties: { category: 'ApiManagement', authType: 'AAD', target: 'https://apim-x.azure-api.net/openai', isSharedToAll: true, metadata: { ResourceId: '/apim/id', ApiType: 'azure' } },
     });
@@ -198,18 +197,19 @@ describe('role assignments', () => {
   });
 
   const U1 = '11111111-1111-1111-1111-111111111111';
+  const DEPLOYER = 'dddd0000-0000-4000-8000-00000000000d';
   const G2 = '22222222-2222-2222-2222-222222222222';
   const runnerRoles = (json: any) => Object.values(resourcesOf(json, 'azurerm_role_definition')) as any[];
 
   test('named users and groups get the agent-runner role on the project, one stable assignment each', () => {
-    const { json } = build({ deployerPrincipalId: 'deployer-oid', agentUsers: { principalIds: [U1, G2] } });
+    const { json } = build({ deployerPrincipalId: DEPLOYER, agentUsers: { principalIds: [U1, G2] } });
     const roles = resourcesOf(json, 'azurerm_role_assignment');
     const byPrincipal = Object.fromEntries(Object.values(roles).map((r: any) => [r.principal_id, r]));
-    expect(Object.keys(byPrincipal).sort()).toEqual([U1, G2, 'deployer-oid'].sort());
+    expect(Object.keys(byPrincipal).sort()).toEqual([U1, G2, DEPLOYER].sort());
     const runner = ref('azurerm_role_definition', 'Foundry_AgentRunnerRole', 'role_definition_resource_id');
     for (const id of [U1, G2]) expect(byPrincipal[id]).toMatchObject({ scope: PROJECT_ID, role_definition_id: runner });
     // The deployer keeps Foundry User: only it creates and changes the agent.
-    expect(byPrincipal['deployer-oid'].role_definition_id).toBe(FOUNDRY_USER);
+    expect(byPrincipal[DEPLOYER].role_definition_id).toBe(FOUNDRY_USER);
     expect(Object.keys(roles).some((k) => k.includes(`AgentUser-${U1}`))).toBe(true);
     expect(json.data?.azurerm_client_config).toBeUndefined();
   });
@@ -259,9 +259,9 @@ describe('role assignments', () => {
   });
 
   test('bad agent users are refused, naming the prop', () => {
-    expect(() => build({ agentUsers: { principalIds: ['alice'] } })).toThrow(/agentUsers.principalIds entry "alice" is not an object id/);
+    expect(() => build({ agentUsers: { principalIds: ['alice'] } })).toThrow('Foundry: agentUsers.principalIds[0] "alice" is invalid: it must be a GUID');
     expect(() => build({ agentUsers: { groupMembers: [U1] } })).toThrow(/agentUsers.groupMembers configures the new group; set agentUsers.createGroup/);
-    expect(() => build({ agentUsers: { createGroup: true, groupMembers: ['bob'] } })).toThrow(/members entry "bob" is not an object id/);
+    expect(() => build({ agentUsers: { createGroup: true, groupMembers: ['bob'] } })).toThrow('Foundry: agentUsers.groupMembers[0] "bob" is invalid: it must be a GUID');
   });
 });
 
@@ -311,9 +311,9 @@ describe('existing account or project', () => {
   });
 
   test('contradictions are rejected, naming both props', () => {
-    expect(() => build({ accountName: 'a', existingAccountName: 'b' })).toThrow(/Foundry: accountName and existingAccountName cannot be used together/);
-    expect(() => build({ existingAccountName: 'b', projectName: 'p', existingProjectName: 'q' })).toThrow(/projectName and existingProjectName cannot be used together/);
-    expect(() => build({ existingProjectName: 'q' })).toThrow(/existingProjectName needs existingAccountName/);
+    expect(() => build({ accountName: 'ai-new', existingAccountName: 'ai-old' })).toThrow(/Foundry: accountName and existingAccountName cannot be used together/);
+    expect(() => build({ existingAccountName: 'ai-old', projectName: 'proj-new', existingProjectName: 'proj-old' })).toThrow(/projectName and existingProjectName cannot be used together/);
+    expect(() => build({ existingProjectName: 'proj-old' })).toThrow(/existingProjectName needs existingAccountName/);
     expect(() => build({ existingAccountResourceGroupName: 'rg' })).toThrow(/existingAccountResourceGroupName needs existingAccountName/);
     expect(() => build({ model: { existingDeploymentName: 'd', capacity: 10 } })).toThrow(/model.existingDeploymentName and model.capacity cannot be used together/);
     expect(() => build({ model: { capacity: 0 } })).toThrow(/model.capacity is 0/);

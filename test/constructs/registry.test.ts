@@ -48,7 +48,7 @@ describe('registry', () => {
   });
 
   test('contradictions are rejected, naming the props', () => {
-    expect(() => synth({ existingRegistryName: 'x', sku: 'Premium' })).toThrow(/ImageRegistry: sku and existingRegistryName cannot be used together/);
+    expect(() => synth({ existingRegistryName: 'sharedacr', sku: 'Premium' })).toThrow(/ImageRegistry: sku and existingRegistryName cannot be used together/);
     expect(() => synth({ existingRegistryResourceGroupName: 'rg' })).toThrow(/existingRegistryResourceGroupName needs existingRegistryName/);
     expect(() => synth({ ordersApiImage: 'a/b:1', chatAppImage: 'a/c:1' }))
       .toThrow(/servicesDistDir and ordersApiImage and chatAppImage cannot be used together/);

@@ -25,12 +25,13 @@ const configurations: { [name: string]: Partial<IdentityPropagatingAgentStackPro
   'original audience (FOUNDRY_AUDIENCE)': { mcpAuth: McpAuthMode.FOUNDRY_AUDIENCE },
   'no APIM': { gateway: { enabled: false } },
   'existing APIM': { gateway: { existingName: 'apim-shared', existingResourceGroupName: 'rg-shared' } },
+  'AI gateway': { gateway: { aiGateway: true } },
   'existing Foundry': { foundry: { existingAccountName: 'ai-shared', existingAccountResourceGroupName: 'rg-shared', existingProjectName: 'agents', model: { existingDeploymentName: 'gpt-4o' } } },
 };
 
 describe('default: API Management fronts the Orders API', () => {
   // The original's audience here, so that one audience, client id and scope can be followed through.
-  const s = stack({ mcpAuth: McpAuthMode.FOUNDRY_AUDIENCE, containerApps: { ordersApiAllowedClientIds: ['spa-client'], ordersApiRequiredScopes: ['user_impersonation'] } });
+  const s = stack({ mcpAuth: McpAuthMode.FOUNDRY_AUDIENCE, containerApps: { ordersApiAllowedClientIds: ['5ca5ca5c-0000-4000-8000-000000000001'], ordersApiRequiredScopes: ['user_impersonation'] } });
   const json = synthJson(s);
   const GATEWAY = 'https://apim-orders-abc123.azure-api.net';
 
@@ -53,8 +54,8 @@ describe('default: API Management fronts the Orders API', () => {
     const policy = (Object.values(resourcesOf(json, 'azurerm_api_management_api_policy')) as any[]).find((p) => p.xml_content.includes('buffer-response')).xml_content;
     expect(orders.AUTH_AUDIENCES).toBe('https://ai.azure.com');
     expect(policy).toContain('<audience>https://ai.azure.com</audience>');
-    expect(orders.AUTH_ALLOWED_CLIENT_IDS).toBe('spa-client');
-    expect(policy).toContain('&quot;spa-client&quot;');
+    expect(orders.AUTH_ALLOWED_CLIENT_IDS).toBe('5ca5ca5c-0000-4000-8000-000000000001');
+    expect(policy).toContain('&quot;5ca5ca5c-0000-4000-8000-000000000001&quot;');
     expect(orders.AUTH_REQUIRED_SCOPES).toBe('user_impersonation');
     expect(policy).toContain('&quot;user_impersonation&quot;');
     // ...and the UserEntraToken connection asks Foundry for a token with that audience.
@@ -66,25 +67,36 @@ describe('default: API Management fronts the Orders API', () => {
     expect(api.service_url).toMatch(/^https:\/\/ca-orders-orders-api\.\$\{azurerm_container_app_environment\.\w+\.default_domain\}$/);
   });
 
-  test('role assignments: deployer and nobody else on the project; APIM on the account; the Chat App nothing on Foundry', () => {
+  test('role assignments: deployer and nobody else on the project; nobody on the account (no AI gateway); the Chat App nothing on Foundry', () => {
     const roles = Object.values(resourcesOf(json, 'azurerm_role_assignment')) as any[];
     const onProject = roles.filter((r) => /azurerm_cognitive_account_project/.test(r.scope));
     expect(onProject).toHaveLength(1);
     expect(onProject[0].principal_id).toBe('${data.azurerm_client_config.ClientConfig.object_id}');
     expect(onProject[0].role_definition_id).toMatch(/53ca6127-db72-4b80-b1b0-d745d6d5456d$/);
-    const onAccount = roles.filter((r) => /azurerm_cognitive_account\.Foundry_Account/.test(r.scope));
+    expect(roles.filter((r) => /azurerm_cognitive_account\.Foundry_Account/.test(r.scope))).toEqual([]);
+    const chatPrincipal = resolveIn(s, s.chatAppPrincipalId) as string;
+    for (const r of onProject) expect(r.principal_id).not.toBe(chatPrincipal);
+  });
+
+  test('no AI gateway by default: no /openai API and no ApiManagement connection that would look like the agent\'s model route', () => {
+    expect(s.gateway!.aiGatewayUrl).toBeUndefined();
+    expect((Object.values(resourcesOf(json, 'azurerm_api_management_api')) as any[]).map((a) => a.path)).not.toContain('openai');
+    expect((Object.values(resourcesOf(json, 'azapi_resource')) as any[]).filter((r) => r.body?.properties?.category === 'ApiManagement')).toEqual([]);
+  });
+
+  test('aiGateway: true adds /openai, the connection linking the project to it and APIM\'s role on the account; the agent keeps the account\'s deployment', () => {
+    const withAi = stack({ gateway: { aiGateway: true } });
+    const j = synthJson(withAi);
+    expect(withAi.gateway!.aiGatewayUrl).toBe(`${GATEWAY}/openai`);
+    const conn = (Object.values(resourcesOf(j, 'azapi_resource')) as any[]).find((r) => r.name === 'apim-gateway');
+    expect(conn.body.properties).toMatchObject({ category: 'ApiManagement', authType: 'AAD', target: `${GATEWAY}/openai` });
+    expect(conn.body.properties.metadata.ResourceId).toMatch(/azurerm_api_management\.Gateway_Service_\w+\.id/);
+    const onAccount = (Object.values(resourcesOf(j, 'azurerm_role_assignment')) as any[]).filter((r) => /azurerm_cognitive_account\.Foundry_Account/.test(r.scope));
     expect(onAccount).toHaveLength(1);
     expect(onAccount[0].principal_id).toMatch(/azurerm_api_management\.Gateway_Service_\w+\.identity\[0\]\.principal_id/);
     // Cognitive Services OpenAI User: inference only, not every Cognitive Services data action.
     expect(onAccount[0].role_definition_id).toMatch(/5e0bd9bd-7b93-4f28-af87-19fc36ad61bd$/);
-    const chatPrincipal = resolveIn(s, s.chatAppPrincipalId) as string;
-    for (const r of [...onProject, ...onAccount]) expect(r.principal_id).not.toBe(chatPrincipal);
-  });
-
-  test('the AI gateway connection links the project to APIM /openai', () => {
-    const conn = (Object.values(resourcesOf(json, 'azapi_resource')) as any[]).find((r) => r.name === 'apim-gateway');
-    expect(conn.body.properties).toMatchObject({ category: 'ApiManagement', authType: 'AAD', target: `${GATEWAY}/openai` });
-    expect(conn.body.properties.metadata.ResourceId).toMatch(/azurerm_api_management\.Gateway_Service_\w+\.id/);
+    expect(agent(j).body.definition.model).toMatch(/^\$\{azurerm_cognitive_deployment\.Foundry_ModelDeployment_\w+\.name\}$/);
   });
 
   test('outputs: MCP endpoint, gateway URL, project endpoint, agent name', () => {
@@ -142,7 +154,7 @@ describe('switches', () => {
     expect(() => stack({ containerApps: { agentName: 'a' }, foundry: { agent: { name: 'b' } } }))
       .toThrow(/containerApps.agentName and foundry.agent.name cannot be used together/);
     expect(() => stack({ gateway: { existingName: 'a', publisherEmail: 'x@y.z' } })).toThrow(/Gateway: existingName and publisherEmail cannot be used together/);
-    expect(() => stack({ foundry: { existingProjectName: 'p' } })).toThrow(/existingProjectName needs existingAccountName/);
+    expect(() => stack({ foundry: { existingProjectName: 'agents' } })).toThrow(/existingProjectName needs existingAccountName/);
   });
 });
 

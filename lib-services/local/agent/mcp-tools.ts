@@ -3,6 +3,7 @@
 /* eslint-disable import/no-unresolved -- the MCP SDK's subpaths resolve through package "exports", which the lint resolver does not read */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { receiptOf, scopeRefusalOf } from './outcome';
 import type { ToolInfo, ToolOutcome } from './types';
 
 export interface ToolSession {
@@ -12,11 +13,15 @@ export interface ToolSession {
 }
 
 /** A short reason for a failed MCP exchange; never includes headers (the token). */
-export function describeMcpFailure(err: unknown): { unreachable: boolean; text: string } {
+export function describeMcpFailure(err: unknown): { unreachable: boolean; text: string; insufficientScope?: string } {
   if (err instanceof StreamableHTTPError) {
     const code = err.code ?? 0;
     if (code === 401) return { unreachable: false, text: 'the Orders service rejected your sign-in (401)' };
-    if (code === 403) return { unreachable: false, text: 'the Orders service denied the call (403)' };
+    if (code === 403) {
+      const scope = scopeRefusalOf(err.message);
+      if (scope) return { unreachable: false, insufficientScope: scope, text: `the Orders service requires the scope ${scope} for this (403 insufficient_scope)` };
+      return { unreachable: false, text: 'the Orders service denied the call (403)' };
+    }
     return { unreachable: code >= 500 || code === 404, text: `the Orders service answered HTTP ${code}` };
   }
   let cause: string | undefined;
@@ -61,11 +66,11 @@ export function mcpToolSession(mcpUrl: string, bearer: string, options: ToolSess
         const result = await client.callTool({ name, arguments: args }, undefined, { timeout });
         const content = Array.isArray(result.content) ? result.content : [];
         const text = content.filter((c: { type: string }) => c.type === 'text').map((c: { text?: string }) => c.text ?? '').join('\n');
-        return { ok: !result.isError, text };
+        return { ok: !result.isError, text, receipt: receiptOf(result) };
       } catch (err) {
         connected = undefined;
         const failure = describeMcpFailure(err);
-        return { ok: false, unreachable: failure.unreachable, text: failure.text };
+        return { ok: false, unreachable: failure.unreachable, text: failure.text, insufficientScope: failure.insufficientScope };
       }
     },
     async close() {
