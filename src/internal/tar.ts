@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 
 /** Fixed metadata: the archive depends on file names and contents only. */
 const MTIME = 946684800; // 2000-01-01T00:00:00Z (some tools warn about 0)
@@ -12,9 +11,11 @@ const BLOCK = 512;
 const RECORD = BLOCK * 20;
 
 export interface ContextArchive {
-  /** The gzip-compressed tar. */
+  /** The uncompressed tar. */
+  readonly tar: Buffer;
+  /** The tar in gzip framing (stored, not compressed; see {@link contextArchive}). */
   readonly gzip: Buffer;
-  /** sha256 (hex) of the uncompressed tar: stable even if a zlib build compresses differently. */
+  /** sha256 (hex) of the uncompressed tar: the content hash the image tag derives from. */
   readonly sha256: string;
 }
 
@@ -74,6 +75,10 @@ function entries(root: string, relative = ''): string[] {
  * A deterministic `tar.gz` of a folder: sorted entries, fixed mtime, uid, gid and modes,
  * gzip without a timestamp. The same files give the same bytes, so the image tag derived
  * from it changes only when the content does.
+ *
+ * The gzip framing stores the tar uncompressed (level 0): compressing the bundles cost about
+ * 100 ms per service on every synth, to save a few MB of an upload that happens only when the
+ * content changes. Any gzip reader (the ACR build agent's included) reads stored blocks.
  */
 export function contextArchive(root: string): ContextArchive {
   const paths = entries(root).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
@@ -89,19 +94,18 @@ export function contextArchive(root: string): ContextArchive {
     if (pad) parts.push(Buffer.alloc(pad, 0));
   }
   parts.push(Buffer.alloc(BLOCK * 2, 0));
-  let tar = Buffer.concat(parts);
-  const recordPad = (RECORD - (tar.length % RECORD)) % RECORD;
-  if (recordPad) tar = Buffer.concat([tar, Buffer.alloc(recordPad, 0)]);
-
+  const length = parts.reduce((n, part) => n + part.length, 0);
+  parts.push(Buffer.alloc((RECORD - (length % RECORD)) % RECORD, 0));
+  const tar = Buffer.concat(parts);
   const sha256 = createHash('sha256').update(tar).digest('hex');
   let gzip: Buffer | undefined;
   return {
+    tar,
     sha256,
-    // Compressed on first use only: a context already staged under its hash is not compressed again.
+    // Framed on first use only: a context already staged in the synth output is not framed again.
     get gzip() {
       if (!gzip) {
-        // Fast compression: synth time matters more than a few hundred KB of upload.
-        gzip = gzipSync(tar, { level: 1 });
+        gzip = gzipSync(tar, { level: 0 });
         // The gzip header's MTIME is 0 already; its OS byte depends on the platform zlib was built for.
         gzip[9] = 255;
       }
@@ -110,39 +114,31 @@ export function contextArchive(root: string): ContextArchive {
   };
 }
 
-const cache = new Map<string, { signature: string; archive: ContextArchive }>();
-
-/** Where the content hash of a folder is remembered across processes, keyed by its files' names, sizes and mtimes. */
-function hashCacheFile(root: string, signature: string): string {
-  const key = createHash('sha256').update(root).update('\0').update(signature).digest('hex');
-  return join(tmpdir(), 'cdktf-identity-propagating-agent', 'context-hashes', key);
+/** True when `gzip` holds exactly `archive` (a staged copy is used only after this check). */
+export function holdsArchive(gzip: Buffer, archive: ContextArchive): boolean {
+  try {
+    return gunzipSync(gzip).equals(archive.tar);
+  } catch {
+    return false;
+  }
 }
 
+/** In this process only: the archive of a folder, while its files' names, sizes and mtimes are unchanged. */
+const memo = new Map<string, { signature: string; archive: ContextArchive }>();
+
 /**
- * {@link contextArchive}, reused while the folder's files are unchanged: within one process, and
- * across processes through the remembered content hash, so a synth of unchanged bundles reads
- * no file contents (the archive itself is built only if its staged copy is missing).
+ * {@link contextArchive}, reused within one process while the folder's files are unchanged
+ * (an app that builds several stacks reads each bundle once). Nothing is remembered on disk:
+ * every process hashes the files it ships.
  */
 export function cachedContextArchive(root: string): ContextArchive {
   const signature = entries(root).map((p) => {
     const stat = statSync(join(root, p));
     return `${p}:${stat.size}:${stat.mtimeMs}`;
   }).join('|');
-  const hit = cache.get(root);
+  const hit = memo.get(root);
   if (hit && hit.signature === signature) return hit.archive;
-  const remembered = hashCacheFile(root, signature);
-  let archive: ContextArchive;
-  if (existsSync(remembered)) {
-    const sha256 = readFileSync(remembered, 'utf8').trim();
-    let built: ContextArchive | undefined;
-    archive = { sha256, get gzip() { return (built ??= contextArchive(root)).gzip; } };
-  } else {
-    archive = contextArchive(root);
-    mkdirSync(dirname(remembered), { recursive: true });
-    const temporary = `${remembered}.${process.pid}.tmp`;
-    writeFileSync(temporary, archive.sha256);
-    renameSync(temporary, remembered);
-  }
-  cache.set(root, { signature, archive });
+  const archive = contextArchive(root);
+  memo.set(root, { signature, archive });
   return archive;
 }

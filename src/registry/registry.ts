@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContainerRegistry } from '@cdktf/provider-azurerm/lib/container-registry';
 import { ContainerRegistryTask } from '@cdktf/provider-azurerm/lib/container-registry-task';
@@ -12,8 +11,8 @@ import { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
 import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
 import { Construct } from 'constructs';
 import { alphanumericName } from '../internal/naming';
-import { cachedContextArchive, ContextArchive } from '../internal/tar';
-import { AssetType, Fn, TerraformAsset } from '../internal/tf';
+import { cachedContextArchive, ContextArchive, holdsArchive } from '../internal/tar';
+import { App, AssetType, Fn, TerraformAsset } from '../internal/tf';
 import { rejectTogether } from '../internal/validation';
 import { Placement } from '../placement';
 
@@ -212,7 +211,7 @@ export class ImageRegistry extends Construct {
     }
     const archive = cachedContextArchive(folder);
     const tag = archive.sha256.slice(0, 12);
-    const staged = stage(service, archive);
+    const staged = stage(App.of(this).outdir, service, archive);
     const id = pascal(service);
 
     const asset = new TerraformAsset(this, `${id}Context`, { path: staged, type: AssetType.FILE, assetHash: tag });
@@ -260,17 +259,31 @@ function defaultServicesDistDir(): string {
   return join(__dirname, '..', '..', 'lib-services', 'dist');
 }
 
-/** Writes the archive to a content-addressed staging folder (atomic, so concurrent synths agree). */
-function stage(service: Service, archive: ContextArchive): string {
-  const dir = join(tmpdir(), 'cdktf-identity-propagating-agent', 'build-contexts', archive.sha256);
-  const file = join(dir, `${service}.tar.gz`);
-  if (!existsSync(file)) {
-    mkdirSync(dir, { recursive: true });
-    const temporary = `${file}.${process.pid}.tmp`;
-    writeFileSync(temporary, archive.gzip);
-    renameSync(temporary, file);
-  }
+/**
+ * Writes the archive into the synth output (`<outdir>/build-contexts/<service>/<sha256>/<service>.tar.gz`),
+ * where the Terraform asset copies it from. Nothing outside the synth output is read or written,
+ * and a copy already there is reused only when it holds exactly this archive (so a synth of
+ * unchanged bundles writes nothing, and a planted or stale file is replaced, never shipped).
+ */
+function stage(outdir: string, service: Service, archive: ContextArchive): string {
+  const root = join(outdir, 'build-contexts', service);
+  const file = join(root, archive.sha256, `${service}.tar.gz`);
+  if (isRegularFile(file) && holdsArchive(readFileSync(file), archive)) return file;
+  // One staged context per service: older ones (and anything else found there) go.
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(join(root, archive.sha256), { recursive: true, mode: 0o700 });
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, archive.gzip, { mode: 0o600 });
+  renameSync(temporary, file);
   return file;
+}
+
+function isRegularFile(path: string): boolean {
+  try {
+    return lstatSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function pascal(service: string): string {

@@ -1,12 +1,12 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
-import { TerraformStack, Testing } from 'cdktf';
+import { dirname, join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { App, TerraformStack, Testing } from 'cdktf';
 import { afterAll, describe, expect, test } from 'vitest';
 import { onlyResource, resourcesOf, synthJson, testPlacement } from './synth';
 import { ImageRegistry, ImageRegistryProps } from '../../src';
-import { contextArchive } from '../../src/internal/tar';
+import { contextArchive, holdsArchive } from '../../src/internal/tar';
 
 const fixture = join(__dirname, 'fixtures', 'services-dist');
 const placement = testPlacement();
@@ -20,6 +20,44 @@ function copyOfFixture(): string {
   scratch.push(dir);
   cpSync(fixture, dir, { recursive: true });
   return dir;
+}
+
+function scratchDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  scratch.push(dir);
+  return dir;
+}
+
+/** Synthesizes a stack with the registry into `outdir` as `cdktf synth` does; returns the shipped Orders API context. */
+function synthInto(outdir: string): Buffer {
+  const app = new App({ outdir, skipValidation: true });
+  new ImageRegistry(new TerraformStack(app, 'test'), 'Images', { placement, servicesDistDir: fixture });
+  app.synth();
+  const stackDir = join(outdir, 'stacks', 'test');
+  const json = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8'));
+  return readFileSync(join(stackDir, (byName(json, 'azurerm_storage_blob', 'OrdersApi') as any).source));
+}
+
+/** Every path under `dir`, with each file's content, for before/after comparisons. */
+function tree(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    const path = join(entry.parentPath, entry.name);
+    out[path] = entry.isFile() ? readFileSync(path).toString('base64') : entry.isDirectory() ? 'dir' : 'other';
+  }
+  return out;
+}
+
+/** Runs `fn` with the machine's temp folder (os.tmpdir()) pointed at `dir`. */
+function withTmpdir<T>(dir: string, fn: () => T): T {
+  const previous = process.env.TMPDIR;
+  process.env.TMPDIR = dir;
+  try {
+    return fn();
+  } finally {
+    if (previous === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = previous;
+  }
 }
 
 function synth(props: Partial<ImageRegistryProps> = {}) {
@@ -140,6 +178,70 @@ describe('image builds', () => {
     const empty = mkdtempSync(join(tmpdir(), 'ipa-registry-empty-'));
     scratch.push(empty);
     expect(() => synth({ servicesDistDir: empty })).toThrow(/no build context for orders-api .* run `npm run build:services` first/);
+  });
+});
+
+describe('build contexts live in the synth output only', () => {
+  const genuine = contextArchive(join(fixture, 'orders-api'));
+  const oldPath = (tmp: string) => join(tmp, 'cdktf-identity-propagating-agent');
+
+  test('a tarball planted at the old shared path is never shipped, and nothing is written to the temp folder', () => {
+    const tmp = scratchDir('ipa-registry-tmp-');
+    const planted = gzipSync(Buffer.from('not the Orders API'));
+    const plantedFile = join(oldPath(tmp), 'build-contexts', genuine.sha256, 'orders-api.tar.gz');
+    mkdirSync(dirname(plantedFile), { recursive: true });
+    writeFileSync(plantedFile, planted);
+    // The old per-folder hash memory too, claiming the genuine hash for any signature.
+    mkdirSync(join(oldPath(tmp), 'context-hashes'), { recursive: true });
+    writeFileSync(join(oldPath(tmp), 'context-hashes', 'x'), genuine.sha256);
+    const before = tree(tmp);
+    const outdir = join(scratchDir('ipa-registry-out-'), 'cdktf.out');
+
+    const shipped = withTmpdir(tmp, () => synthInto(outdir));
+
+    expect(holdsArchive(shipped, genuine)).toBe(true);
+    expect(shipped.equals(planted)).toBe(false);
+    expect(tree(tmp)).toEqual(before);
+  });
+
+  test('a temp folder this user cannot write to is not needed (a second user on the machine)', () => {
+    const tmp = scratchDir('ipa-registry-tmp-');
+    // A file where the old code made its folder: mkdir under it fails for every user, root included.
+    writeFileSync(oldPath(tmp), 'owned by someone else');
+    const outdir = join(scratchDir('ipa-registry-out-'), 'cdktf.out');
+
+    const shipped = withTmpdir(tmp, () => synthInto(outdir));
+
+    expect(holdsArchive(shipped, genuine)).toBe(true);
+    expect(readdirSync(tmp)).toEqual(['cdktf-identity-propagating-agent']);
+  });
+
+  test('a staged copy in the output is reused only when it holds exactly the archive', () => {
+    const outdir = join(scratchDir('ipa-registry-out-'), 'cdktf.out');
+    const staged = join(outdir, 'build-contexts', 'orders-api', genuine.sha256, 'orders-api.tar.gz');
+    expect(holdsArchive(synthInto(outdir), genuine)).toBe(true);
+    const first = statSync(staged);
+
+    // Unchanged bundles: the staged copy is kept as it is, not written again.
+    expect(holdsArchive(synthInto(outdir), genuine)).toBe(true);
+    expect(statSync(staged).mtimeMs).toBe(first.mtimeMs);
+    expect(statSync(staged).ino).toBe(first.ino);
+
+    // Tampered with: replaced by the genuine archive, never shipped.
+    const tampered = gzipSync(Buffer.concat([genuine.tar.subarray(0, 1024), Buffer.from('tampered')]));
+    writeFileSync(staged, tampered);
+    const shipped = synthInto(outdir);
+    expect(shipped.equals(tampered)).toBe(false);
+    expect(holdsArchive(shipped, genuine)).toBe(true);
+    expect(holdsArchive(readFileSync(staged), genuine)).toBe(true);
+  });
+
+  test('staged files are private to the user', () => {
+    const outdir = join(scratchDir('ipa-registry-out-'), 'cdktf.out');
+    synthInto(outdir);
+    const dir = join(outdir, 'build-contexts', 'orders-api', genuine.sha256);
+    expect((statSync(dir).mode % 0o1000).toString(8)).toBe('700');
+    expect((statSync(join(dir, 'orders-api.tar.gz')).mode % 0o1000).toString(8)).toBe('600');
   });
 });
 
