@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
 
 /** Fixed metadata: the archive depends on file names and contents only. */
 const MTIME = 946684800; // 2000-01-01T00:00:00Z (some tools warn about 0)
@@ -11,12 +10,12 @@ const BLOCK = 512;
 const RECORD = BLOCK * 20;
 
 export interface ContextArchive {
-  /** The uncompressed tar. */
-  readonly tar: Buffer;
-  /** The tar in gzip framing (stored, not compressed; see {@link contextArchive}). */
-  readonly gzip: Buffer;
-  /** sha256 (hex) of the uncompressed tar: the content hash the image tag derives from. */
+  /** sha256 (hex) of the tar: the content hash the image tag derives from. */
   readonly sha256: string;
+  /** Length of the tar in bytes. */
+  readonly size: number;
+  /** The tar's bytes in order, not joined: a context already staged is compared, never rebuilt. */
+  readonly parts: readonly Buffer[];
 }
 
 function octal(value: number, width: number): string {
@@ -72,55 +71,54 @@ function entries(root: string, relative = ''): string[] {
 }
 
 /**
- * A deterministic `tar.gz` of a folder: sorted entries, fixed mtime, uid, gid and modes,
- * gzip without a timestamp. The same files give the same bytes, so the image tag derived
- * from it changes only when the content does.
+ * A deterministic tar of a folder: sorted entries, fixed mtime, uid, gid and modes. The same
+ * files give the same bytes, so the image tag derived from it changes only when the content does.
  *
- * The gzip framing stores the tar uncompressed (level 0): compressing the bundles cost about
- * 100 ms per service on every synth, to save a few MB of an upload that happens only when the
- * content changes. Any gzip reader (the ACR build agent's included) reads stored blocks.
+ * Not compressed: gzip cost about 100 ms per service on every synth, to save a few MB of an
+ * upload that happens only when the content changes; the ACR build agent reads a plain tar
+ * (Azure/acr-builder `scan/context.go`: any tar, compressed or not, is untarred).
  */
 export function contextArchive(root: string): ContextArchive {
   const paths = entries(root).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   const parts: Buffer[] = [];
+  const hash = createHash('sha256');
+  let size = 0;
+  const add = (part: Buffer) => {
+    parts.push(part);
+    hash.update(part);
+    size += part.length;
+  };
   for (const path of paths) {
     if (path.endsWith('/')) {
-      parts.push(header(path, 0, true));
+      add(header(path, 0, true));
       continue;
     }
     const content = readFileSync(join(root, path));
-    parts.push(header(path, content.length, false), content);
+    add(header(path, content.length, false));
+    add(content);
     const pad = (BLOCK - (content.length % BLOCK)) % BLOCK;
-    if (pad) parts.push(Buffer.alloc(pad, 0));
+    if (pad) add(Buffer.alloc(pad, 0));
   }
-  parts.push(Buffer.alloc(BLOCK * 2, 0));
-  const length = parts.reduce((n, part) => n + part.length, 0);
-  parts.push(Buffer.alloc((RECORD - (length % RECORD)) % RECORD, 0));
-  const tar = Buffer.concat(parts);
-  const sha256 = createHash('sha256').update(tar).digest('hex');
-  let gzip: Buffer | undefined;
-  return {
-    tar,
-    sha256,
-    // Framed on first use only: a context already staged in the synth output is not framed again.
-    get gzip() {
-      if (!gzip) {
-        gzip = gzipSync(tar, { level: 0 });
-        // The gzip header's MTIME is 0 already; its OS byte depends on the platform zlib was built for.
-        gzip[9] = 255;
-      }
-      return gzip;
-    },
-  };
+  add(Buffer.alloc(BLOCK * 2, 0));
+  const recordPad = (RECORD - (size % RECORD)) % RECORD;
+  if (recordPad) add(Buffer.alloc(recordPad, 0));
+  return { sha256: hash.digest('hex'), size, parts };
 }
 
-/** True when `gzip` holds exactly `archive` (a staged copy is used only after this check). */
-export function holdsArchive(gzip: Buffer, archive: ContextArchive): boolean {
-  try {
-    return gunzipSync(gzip).equals(archive.tar);
-  } catch {
-    return false;
+/** The archive as one buffer (to write it). */
+export function archiveBytes(archive: ContextArchive): Buffer {
+  return Buffer.concat(archive.parts as Buffer[], archive.size);
+}
+
+/** True when `bytes` are exactly `archive` (a staged copy is used only after this check). */
+export function holdsArchive(bytes: Buffer, archive: ContextArchive): boolean {
+  if (bytes.length !== archive.size) return false;
+  let offset = 0;
+  for (const part of archive.parts) {
+    if (!bytes.subarray(offset, offset + part.length).equals(part)) return false;
+    offset += part.length;
   }
+  return true;
 }
 
 /** In this process only: the archive of a folder, while its files' names, sizes and mtimes are unchanged. */

@@ -11,8 +11,8 @@ import { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
 import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
 import { Construct } from 'constructs';
 import { alphanumericName } from '../internal/naming';
-import { cachedContextArchive, ContextArchive, holdsArchive } from '../internal/tar';
-import { App, AssetType, Fn, TerraformAsset } from '../internal/tf';
+import { archiveBytes, cachedContextArchive, ContextArchive, holdsArchive } from '../internal/tar';
+import { App, AssetType, Fn, TerraformAsset, Token } from '../internal/tf';
 import { rejectTogether } from '../internal/validation';
 import { Placement } from '../placement';
 
@@ -21,6 +21,9 @@ const SERVICES = ['orders-api', 'chat-app'] as const;
 type Service = typeof SERVICES[number];
 
 const SKUS = ['Basic', 'Standard', 'Premium'];
+
+/** registry/path/name, then `:tag` and/or `@sha256:<digest>` (the distribution reference grammar, simplified). */
+const IMAGE_REFERENCE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
 
 /** Container registry and image options of the stack. */
 export interface ImageOptions {
@@ -44,6 +47,13 @@ export interface ImageOptions {
    * @default - `lib-services/dist` of this package (built by `npm run build:services`)
    */
   readonly servicesDistDir?: string;
+  /**
+   * Base image of the images built from the bundled services (the `BASE_IMAGE` build argument of
+   * their Dockerfiles): a Node.js 24 image that runs `node server.mjs` as uid 1000. It must be
+   * pullable by the ACR build agent: anonymously, or from this registry.
+   * @default - `mcr.microsoft.com/azurelinux/base/nodejs:24` (Microsoft's registry: no anonymous pull rate limit, unlike Docker Hub)
+   */
+  readonly baseImage?: string;
   /**
    * Your own Orders API image (full reference, e.g. `myregistry.azurecr.io/orders-api:1.4`):
    * nothing is built for it. It must be pullable anonymously or from this registry.
@@ -82,7 +92,7 @@ interface Build {
 
 /**
  * A container registry (admin user off) and the services' images, built INSIDE Azure: each
- * service's folder becomes a deterministic `tar.gz` (a Terraform asset), is uploaded to a
+ * service's folder becomes a deterministic tar (a Terraform asset), is uploaded to a
  * private blob container of a separate build-context account, and an ACR task builds it
  * through a short-lived read-only SAS. The tag is a hash of the context, so a code change
  * builds and rolls a new image, and no change builds nothing. No Docker, no Azure CLI.
@@ -102,6 +112,7 @@ export class ImageRegistry extends Construct {
   public readonly chatAppImageTag?: string;
   /** Name of the build-context storage account; undefined when nothing is built. */
   public readonly buildContextStorageAccountName?: string;
+  private readonly baseImage?: string;
 
   constructor(scope: Construct, id: string, props: ImageRegistryProps) {
     super(scope, id);
@@ -119,6 +130,13 @@ export class ImageRegistry extends Construct {
     if (props.servicesDistDir !== undefined && toBuild.length === 0) {
       throw new Error(`${owner}: servicesDistDir and ordersApiImage and chatAppImage cannot be used together: with both images your own, nothing is built.`);
     }
+    if (props.baseImage !== undefined && toBuild.length === 0) {
+      throw new Error(`${owner}: baseImage and ordersApiImage and chatAppImage cannot be used together: with both images your own, nothing is built.`);
+    }
+    if (props.baseImage !== undefined && !Token.isUnresolved(props.baseImage) && !IMAGE_REFERENCE.test(props.baseImage)) {
+      throw new Error(`${owner}: baseImage "${props.baseImage}" is not an image reference (registry/repository:tag or @sha256:digest, lower case, no spaces).`);
+    }
+    this.baseImage = props.baseImage;
     const { placement } = props;
 
     if (props.existingRegistryName !== undefined) {
@@ -190,14 +208,19 @@ export class ImageRegistry extends Construct {
       storageAccountId: account.id,
       containerAccessType: 'private',
     });
+    // Read-only, and valid for the UTC day of the plan and the day after (from 15 min before
+    // that day's midnight, for clock skew). The signature is an HMAC of these fields, so every
+    // plan of one day computes the same SAS: the tasks plan no change within a day, change in
+    // place once on a later day, and a rerun of a failed build always gets a SAS that is valid
+    // for at least 24 h (the run's own timeout is 30 min).
+    const day = Fn.formatdate("YYYY-MM-DD'T'00:00:00'Z'", Fn.plantimestamp());
     const sas = new DataAzurermStorageAccountBlobContainerSas(this, 'BuildContextSas', {
       provider,
       connectionString: account.primaryConnectionString,
       containerName: container.name,
       httpsOnly: true,
-      // Read-only and short-lived: valid from a little before the plan to two hours after it.
-      start: Fn.timeadd(Fn.plantimestamp(), '-15m'),
-      expiry: Fn.timeadd(Fn.plantimestamp(), '2h'),
+      start: Fn.timeadd(day, '-15m'),
+      expiry: Fn.timeadd(day, '48h'),
       permissions: { read: true, add: false, create: false, write: false, delete: false, list: false },
     });
     // The SAS query string without its leading `?` (whether or not the provider adds one).
@@ -217,31 +240,35 @@ export class ImageRegistry extends Construct {
     const asset = new TerraformAsset(this, `${id}Context`, { path: staged, type: AssetType.FILE, assetHash: tag });
     const blob = new StorageBlob(this, `${id}ContextBlob`, {
       provider: context.provider,
-      name: `${service}-${tag}.tar.gz`,
+      name: `${service}-${tag}.tar`,
       storageAccountName: context.account.name,
       storageContainerName: context.container.name,
       type: 'Block',
       source: asset.path,
-      contentType: 'application/gzip',
+      contentType: 'application/x-tar',
     });
-    // The task's name carries the tag: a new context creates a new task (with a fresh SAS) and
-    // a new run; an unchanged one plans no change although the SAS is re-signed on every plan.
+    // The task's name carries the tag: a new context creates a new task and a new run. The step
+    // has the documented shape (ARM TaskStepProperties, 2019-06-01-preview, the api-version of
+    // azurerm's task resource): `contextPath` is the URL of the context, `contextAccessToken`
+    // "the token (git PAT or SAS token of storage account blob)".
     const task = new ContainerRegistryTask(this, `${id}BuildTask`, {
       name: `build-${service}-${tag}`,
       containerRegistryId: this.registryId,
       platform: { os: 'Linux', architecture: 'amd64' },
       dockerStep: {
         dockerfilePath: 'Dockerfile',
-        contextPath: `${blob.url}?${context.token}`,
+        contextPath: blob.url,
         contextAccessToken: context.token,
         imageNames: [`${service}:${tag}`],
         pushEnabled: true,
         cacheEnabled: false,
+        arguments: this.baseImage === undefined ? undefined : { BASE_IMAGE: this.baseImage },
       },
       timeoutInSeconds: 1800,
-      lifecycle: { ignoreChanges: ['docker_step[0].context_path', 'docker_step[0].context_access_token'] },
     });
     // Waits for the run; the apps wait for this construct (see ServiceContainerApps `waitFor`).
+    // A failed run leaves nothing in state, so the next apply schedules it again, through a SAS
+    // valid that day (see the SAS above).
     new ContainerRegistryTaskScheduleRunNow(this, `${id}BuildRun`, { containerRegistryTaskId: task.id });
     return { image: `${this.loginServer}/${service}:${tag}`, tag };
   }
@@ -260,20 +287,20 @@ function defaultServicesDistDir(): string {
 }
 
 /**
- * Writes the archive into the synth output (`<outdir>/build-contexts/<service>/<sha256>/<service>.tar.gz`),
+ * Writes the archive into the synth output (`<outdir>/build-contexts/<service>/<sha256>/<service>.tar`),
  * where the Terraform asset copies it from. Nothing outside the synth output is read or written,
  * and a copy already there is reused only when it holds exactly this archive (so a synth of
  * unchanged bundles writes nothing, and a planted or stale file is replaced, never shipped).
  */
 function stage(outdir: string, service: Service, archive: ContextArchive): string {
   const root = join(outdir, 'build-contexts', service);
-  const file = join(root, archive.sha256, `${service}.tar.gz`);
+  const file = join(root, archive.sha256, `${service}.tar`);
   if (isRegularFile(file) && holdsArchive(readFileSync(file), archive)) return file;
   // One staged context per service: older ones (and anything else found there) go.
   rmSync(root, { recursive: true, force: true });
   mkdirSync(join(root, archive.sha256), { recursive: true, mode: 0o700 });
   const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, archive.gzip, { mode: 0o600 });
+  writeFileSync(temporary, archiveBytes(archive), { mode: 0o600 });
   renameSync(temporary, file);
   return file;
 }
