@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContainerRegistry } from '@cdktf/provider-azurerm/lib/container-registry';
 import { ContainerRegistryTask } from '@cdktf/provider-azurerm/lib/container-registry-task';
@@ -12,7 +12,7 @@ import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container'
 import { Construct } from 'constructs';
 import { alphanumericName } from '../internal/naming';
 import { archiveBytes, cachedContextArchive, ContextArchive, holdsArchive } from '../internal/tar';
-import { App, AssetType, Fn, TerraformAsset, Token } from '../internal/tf';
+import { App, Fn, TerraformStack, Token } from '../internal/tf';
 import { rejectTogether } from '../internal/validation';
 import { Placement } from '../placement';
 
@@ -92,7 +92,7 @@ interface Build {
 
 /**
  * A container registry (admin user off) and the services' images, built INSIDE Azure: each
- * service's folder becomes a deterministic tar (a Terraform asset), is uploaded to a
+ * service's folder becomes a deterministic tar in the stack's synth output, is uploaded to a
  * private blob container of a separate build-context account, and an ACR task builds it
  * through a short-lived read-only SAS. The tag is a hash of the context, so a code change
  * builds and rolls a new image, and no change builds nothing. No Docker, no Azure CLI.
@@ -234,17 +234,18 @@ export class ImageRegistry extends Construct {
     }
     const archive = cachedContextArchive(folder);
     const tag = archive.sha256.slice(0, 12);
-    const staged = stage(App.of(this).outdir, service, archive);
+    // In the stack's working directory (where Terraform runs), named relative to it.
+    const stack = TerraformStack.of(this);
+    const source = stage(join(App.of(this).outdir, 'stacks', stack.node.id), service, archive, tag);
     const id = pascal(service);
 
-    const asset = new TerraformAsset(this, `${id}Context`, { path: staged, type: AssetType.FILE, assetHash: tag });
     const blob = new StorageBlob(this, `${id}ContextBlob`, {
       provider: context.provider,
       name: `${service}-${tag}.tar`,
       storageAccountName: context.account.name,
       storageContainerName: context.container.name,
       type: 'Block',
-      source: asset.path,
+      source,
       contentType: 'application/x-tar',
     });
     // The task's name carries the tag: a new context creates a new task and a new run. The step
@@ -287,22 +288,27 @@ function defaultServicesDistDir(): string {
 }
 
 /**
- * Writes the archive into the synth output (`<outdir>/build-contexts/<service>/<sha256>/<service>.tar`),
- * where the Terraform asset copies it from. Nothing outside the synth output is read or written,
- * and a copy already there is reused only when it holds exactly this archive (so a synth of
- * unchanged bundles writes nothing, and a planted or stale file is replaced, never shipped).
+ * Writes the archive into the stack's working directory in the synth output
+ * (`build-contexts/<service>-<tag>.tar`, the path returned, relative to that directory).
+ * Nothing outside the synth output is read or written. A copy already there is kept only when it
+ * holds exactly this archive, so a synth of unchanged bundles writes nothing, and a planted or
+ * stale file is replaced, never uploaded. (Not a TerraformAsset: that deletes and copies its
+ * file again on every synth.)
  */
-function stage(outdir: string, service: Service, archive: ContextArchive): string {
-  const root = join(outdir, 'build-contexts', service);
-  const file = join(root, archive.sha256, `${service}.tar`);
-  if (isRegularFile(file) && holdsArchive(readFileSync(file), archive)) return file;
-  // One staged context per service: older ones (and anything else found there) go.
-  rmSync(root, { recursive: true, force: true });
-  mkdirSync(join(root, archive.sha256), { recursive: true, mode: 0o700 });
+function stage(stackDir: string, service: Service, archive: ContextArchive, tag: string): string {
+  const relative = `build-contexts/${service}-${tag}.tar`;
+  const dir = join(stackDir, 'build-contexts');
+  const file = join(stackDir, relative);
+  if (isRegularFile(file) && holdsArchive(readFileSync(file), archive)) return relative;
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // One staged context per service: older ones (and anything else under its name) go.
+  for (const name of readdirSync(dir)) {
+    if (name.startsWith(`${service}-`)) rmSync(join(dir, name), { recursive: true, force: true });
+  }
   const temporary = `${file}.${process.pid}.tmp`;
   writeFileSync(temporary, archiveBytes(archive), { mode: 0o600 });
   renameSync(temporary, file);
-  return file;
+  return relative;
 }
 
 function isRegularFile(path: string): boolean {

@@ -30,9 +30,9 @@ function scratchDir(prefix: string): string {
 }
 
 /** Synthesizes a stack with the registry into `outdir` as `cdktf synth` does; returns the shipped Orders API context. */
-function synthInto(outdir: string): Buffer {
+function synthInto(outdir: string, servicesDistDir = fixture): Buffer {
   const app = new App({ outdir, skipValidation: true });
-  new ImageRegistry(new TerraformStack(app, 'test'), 'Images', { placement, servicesDistDir: fixture });
+  new ImageRegistry(new TerraformStack(app, 'test'), 'Images', { placement, servicesDistDir });
   app.synth();
   const stackDir = join(outdir, 'stacks', 'test');
   const json = JSON.parse(readFileSync(join(stackDir, 'cdk.tf.json'), 'utf8'));
@@ -152,7 +152,8 @@ describe('image builds', () => {
       expect(tag).toMatch(/^[0-9a-f]{12}$/);
       const blob = byName(json, 'azurerm_storage_blob', part) as any;
       expect(blob).toMatchObject({ name: `${service}-${tag}.tar`, type: 'Block', content_type: 'application/x-tar' });
-      expect(blob.source).toBe(`assets/Images_${part}Context_${blob.source.split('_')[2].split('/')[0]}/${tag}/${service}.tar`);
+      // Relative to the stack's working directory, where Terraform runs.
+      expect(blob.source).toBe(`build-contexts/${service}-${tag}.tar`);
       const task = byName(json, 'azurerm_container_registry_task', part) as any;
       expect(task.name).toBe(`build-${service}-${tag}`);
       expect(task.platform).toEqual({ os: 'Linux', architecture: 'amd64' });
@@ -259,7 +260,7 @@ describe('build contexts live in the synth output only', () => {
 
   test('a staged copy in the output is reused only when it holds exactly the archive', () => {
     const outdir = join(scratchDir('ipa-registry-out-'), 'cdktf.out');
-    const staged = join(outdir, 'build-contexts', 'orders-api', genuine.sha256, 'orders-api.tar');
+    const staged = join(outdir, 'stacks', 'test', 'build-contexts', `orders-api-${genuine.sha256.slice(0, 12)}.tar`);
     expect(holdsArchive(synthInto(outdir), genuine)).toBe(true);
     const first = statSync(staged);
 
@@ -280,12 +281,27 @@ describe('build contexts live in the synth output only', () => {
     expect(holdsArchive(readFileSync(staged), genuine)).toBe(true);
   });
 
+  test('a changed bundle replaces its staged context; the other service keeps its own', () => {
+    const dist = copyOfFixture();
+    const outdir = join(scratchDir('ipa-registry-out-'), 'cdktf.out');
+    const staged = () => readdirSync(join(outdir, 'stacks', 'test', 'build-contexts')).sort();
+    synthInto(outdir, dist);
+    const before = staged();
+    writeFileSync(join(dist, 'orders-api', 'server.mjs'), 'console.log("orders-api v2");\n');
+    const shipped = synthInto(outdir, dist);
+    const after = staged();
+    expect(after).toHaveLength(2);
+    expect(after.find((f) => f.startsWith('chat-app-'))).toBe(before.find((f) => f.startsWith('chat-app-')));
+    expect(after.find((f) => f.startsWith('orders-api-'))).not.toBe(before.find((f) => f.startsWith('orders-api-')));
+    expect(holdsArchive(shipped, contextArchive(join(dist, 'orders-api')))).toBe(true);
+  });
+
   test('staged files are private to the user', () => {
     const outdir = join(scratchDir('ipa-registry-out-'), 'cdktf.out');
     synthInto(outdir);
-    const dir = join(outdir, 'build-contexts', 'orders-api', genuine.sha256);
+    const dir = join(outdir, 'stacks', 'test', 'build-contexts');
     expect((statSync(dir).mode % 0o1000).toString(8)).toBe('700');
-    expect((statSync(join(dir, 'orders-api.tar')).mode % 0o1000).toString(8)).toBe('600');
+    expect((statSync(join(dir, `orders-api-${genuine.sha256.slice(0, 12)}.tar`)).mode % 0o1000).toString(8)).toBe('600');
   });
 });
 
