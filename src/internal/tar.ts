@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 
 /** Fixed metadata: the archive depends on file names and contents only. */
 const MTIME = 946684800; // 2000-01-01T00:00:00Z (some tools warn about 0)
@@ -14,7 +13,7 @@ export interface ContextArchive {
   readonly sha256: string;
   /** Length of the tar in bytes. */
   readonly size: number;
-  /** The tar's bytes in order, not joined: a context already staged is compared, never rebuilt. */
+  /** The tar's bytes in order (joined only to be written). */
   readonly parts: readonly Buffer[];
 }
 
@@ -53,21 +52,38 @@ function header(path: string, size: number, directory: boolean): Buffer {
   return block;
 }
 
-/** Relative POSIX paths under `root`, directories with a trailing slash, sorted by byte order. */
-function entries(root: string, relative = ''): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(join(root, relative))) {
-    const path = relative ? `${relative}/${name}` : name;
-    const stat = lstatSync(join(root, path));
-    if (stat.isDirectory()) {
-      out.push(`${path}/`, ...entries(root, path));
-    } else if (stat.isFile()) {
-      out.push(path);
-    } else {
-      throw new Error(`build context: "${join(root, path)}" is neither a file nor a directory (links are not archived)`);
+function withSlash(root: string): string {
+  return root.endsWith('/') ? root : `${root}/`;
+}
+
+/** A file or directory (path ending in `/`) of a context, relative, POSIX, with what its signature needs. */
+interface Entry {
+  readonly path: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+/** The entries under `root`, sorted by byte order (each stat once). */
+function entries(root: string): Entry[] {
+  const out: Entry[] = [];
+  const base = withSlash(root);
+  const walk = (relative: string) => {
+    for (const name of readdirSync(base + relative)) {
+      const path = relative ? `${relative}${name}` : name;
+      const stat = lstatSync(base + path);
+      if (stat.isDirectory()) {
+        out.push({ path: `${path}/`, size: 0, mtimeMs: 0 });
+        walk(`${path}/`);
+      } else if (stat.isFile()) {
+        out.push({ path, size: stat.size, mtimeMs: stat.mtimeMs });
+      } else {
+        throw new Error(`build context: "${base}${path}" is neither a file nor a directory (links are not archived)`);
+      }
     }
-  }
-  return out;
+  };
+  walk('');
+  const bytes = new Map(out.map((e) => [e, Buffer.from(e.path)]));
+  return out.sort((a, b) => Buffer.compare(bytes.get(a)!, bytes.get(b)!));
 }
 
 /**
@@ -78,8 +94,10 @@ function entries(root: string, relative = ''): string[] {
  * upload that happens only when the content changes; the ACR build agent reads a plain tar
  * (Azure/acr-builder `scan/context.go`: any tar, compressed or not, is untarred).
  */
-export function contextArchive(root: string): ContextArchive {
-  const paths = entries(root).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+export function contextArchive(root: string, listed: readonly Entry[] = entries(root)): ContextArchive {
+  const paths = listed.map((e) => e.path);
+  // Joined by hand: path.join's normalization cost more than the reads of a hundred files.
+  const base = withSlash(root);
   const parts: Buffer[] = [];
   const hash = createHash('sha256');
   let size = 0;
@@ -93,7 +111,7 @@ export function contextArchive(root: string): ContextArchive {
       add(header(path, 0, true));
       continue;
     }
-    const content = readFileSync(join(root, path));
+    const content = readFileSync(base + path);
     add(header(path, content.length, false));
     add(content);
     const pad = (BLOCK - (content.length % BLOCK)) % BLOCK;
@@ -110,17 +128,6 @@ export function archiveBytes(archive: ContextArchive): Buffer {
   return Buffer.concat(archive.parts as Buffer[], archive.size);
 }
 
-/** True when `bytes` are exactly `archive` (a staged copy is used only after this check). */
-export function holdsArchive(bytes: Buffer, archive: ContextArchive): boolean {
-  if (bytes.length !== archive.size) return false;
-  let offset = 0;
-  for (const part of archive.parts) {
-    if (!bytes.subarray(offset, offset + part.length).equals(part)) return false;
-    offset += part.length;
-  }
-  return true;
-}
-
 /** In this process only: the archive of a folder, while its files' names, sizes and mtimes are unchanged. */
 const memo = new Map<string, { signature: string; archive: ContextArchive }>();
 
@@ -130,13 +137,11 @@ const memo = new Map<string, { signature: string; archive: ContextArchive }>();
  * every process hashes the files it ships.
  */
 export function cachedContextArchive(root: string): ContextArchive {
-  const signature = entries(root).map((p) => {
-    const stat = statSync(join(root, p));
-    return `${p}:${stat.size}:${stat.mtimeMs}`;
-  }).join('|');
+  const listed = entries(root);
+  const signature = listed.map((e) => `${e.path}:${e.size}:${e.mtimeMs}`).join('|');
   const hit = memo.get(root);
   if (hit && hit.signature === signature) return hit.archive;
-  const archive = contextArchive(root);
+  const archive = contextArchive(root, listed);
   memo.set(root, { signature, archive });
   return archive;
 }

@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContainerRegistry } from '@cdktf/provider-azurerm/lib/container-registry';
 import { ContainerRegistryTask } from '@cdktf/provider-azurerm/lib/container-registry-task';
@@ -11,7 +11,7 @@ import { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
 import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
 import { Construct } from 'constructs';
 import { alphanumericName } from '../internal/naming';
-import { archiveBytes, cachedContextArchive, ContextArchive, holdsArchive } from '../internal/tar';
+import { archiveBytes, cachedContextArchive, ContextArchive } from '../internal/tar';
 import { App, Fn, TerraformStack, Token } from '../internal/tf';
 import { rejectTogether } from '../internal/validation';
 import { Placement } from '../placement';
@@ -289,34 +289,23 @@ function defaultServicesDistDir(): string {
 
 /**
  * Writes the archive into the stack's working directory in the synth output
- * (`build-contexts/<service>-<tag>.tar`, the path returned, relative to that directory).
- * Nothing outside the synth output is read or written. A copy already there is kept only when it
- * holds exactly this archive, so a synth of unchanged bundles writes nothing, and a planted or
- * stale file is replaced, never uploaded. (Not a TerraformAsset: that deletes and copies its
- * file again on every synth.)
+ * (`build-contexts/<service>-<tag>.tar`, the path returned, relative to that directory), from the
+ * sources, on every synth: nothing is read back, from there or from anywhere outside the synth
+ * output, so a planted or stale file is overwritten, never uploaded. (Writing 7 MB costs less than
+ * reading and comparing a copy; not a TerraformAsset, which would copy the file once more.)
  */
 function stage(stackDir: string, service: Service, archive: ContextArchive, tag: string): string {
   const relative = `build-contexts/${service}-${tag}.tar`;
   const dir = join(stackDir, 'build-contexts');
-  const file = join(stackDir, relative);
-  if (isRegularFile(file) && holdsArchive(readFileSync(file), archive)) return relative;
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   // One staged context per service: older ones (and anything else under its name) go.
   for (const name of readdirSync(dir)) {
     if (name.startsWith(`${service}-`)) rmSync(join(dir, name), { recursive: true, force: true });
   }
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, archiveBytes(archive), { mode: 0o600 });
-  renameSync(temporary, file);
+  const temporary = join(dir, `${service}-${process.pid}.tmp`);
+  writeFileSync(temporary, archiveBytes(archive), { mode: 0o600, flag: 'wx' });
+  renameSync(temporary, join(stackDir, relative));
   return relative;
-}
-
-function isRegularFile(path: string): boolean {
-  try {
-    return lstatSync(path).isFile();
-  } catch {
-    return false;
-  }
 }
 
 function pascal(service: string): string {
