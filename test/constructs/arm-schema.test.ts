@@ -20,6 +20,7 @@ const base: IdentityPropagatingAgentStackProps = { baseName: 'orders', location:
 const configurations: { [name: string]: Partial<IdentityPropagatingAgentStackProps> } = {
   'default': {},
   'no APIM': { gateway: { enabled: false } },
+  'AI gateway': { gateway: { aiGateway: true } },
   'existing APIM': { gateway: { existingName: 'apim-shared', existingResourceGroupName: 'rg-shared' } },
   'existing Foundry': { foundry: { existingAccountName: 'ai-shared', existingAccountResourceGroupName: 'rg-shared', existingProjectName: 'agents', model: { existingDeploymentName: 'gpt-4o' } } },
   'existing storage account': { storage: { existingStorageAccountId: '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/shared/providers/Microsoft.Storage/storageAccounts/stshared' } },
