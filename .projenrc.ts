@@ -129,11 +129,11 @@ project.testTask.spawn(project.addTask('build:services', {
 project.testTask.exec('vitest run');
 project.addTask('test:update', { description: 'Rewrite snapshots (never in CI)', exec: 'vitest run --update' });
 project.addTask('test:watch', { exec: 'vitest' });
+// The example builds its images from the service bundles: build them first (a fresh clone has none).
 project.addTask('synth', {
-  description: 'Synthesize the example stack into examples/cdktf.out (no terraform binary needed)',
-  cwd: 'examples',
-  exec: 'tsx main.ts',
-});
+  description: 'Build the service bundles, then synthesize the example stack into examples/cdktf.out (no terraform binary needed)',
+}).spawn(project.tasks.tryFind('build:services')!);
+project.tasks.tryFind('synth')!.exec('tsx main.ts', { cwd: 'examples' });
 project.addTask('bench', { description: 'Benchmarks (ratios measured in one run)', exec: 'tsx bench/run.ts' });
 project.addTask('local', {
   description: 'Run the whole identity chain on loopback (local OpenID provider, Orders API, agent runtime, Chat App)',

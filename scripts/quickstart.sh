@@ -9,11 +9,13 @@ cd "$(dirname "$0")/.."
 source scripts/node24.sh
 
 npm ci --no-audit --no-fund
+# npm ci reinstalls cdktf-cli's terminal module as shipped (no Node 24 binary): rebuild it after
+# every install, so that `npx cdktf synth|deploy` in examples/ keeps working whichever command ran last.
+bash scripts/cdktf-cli.sh
 
 case "${1:-test}" in
   synth)
-    npm run synth
-    bash scripts/cdktf-cli.sh   # so that `npx cdktf synth|deploy` in examples/ works too
+    npm run synth   # builds the service bundles (the example's image build contexts), then synthesizes
     echo "quickstart: Terraform JSON written to examples/cdktf.out/stacks/identity-propagating-agent/cdk.tf.json"
     ;;
   test)
