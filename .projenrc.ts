@@ -61,6 +61,8 @@ const project = new cdktf.ConstructLibraryCdktf({
   // The package contents are an allow-list (package.json "files"), not an ignore list.
   npmignoreEnabled: false,
   eslintOptions: {
+    // The eslint task (and so `npm test`) checks and never rewrites a file; `npm run lint:fix` fixes.
+    commandOptions: { fix: false },
     dirs: ['src'],
     devdirs: ['test', 'examples', 'bench', 'lib-services'],
   },
@@ -116,6 +118,10 @@ project.eslint?.addOverride({
   },
 });
 
+// eslint and tsc keep Node's compile cache under os.tmpdir() unless told otherwise: keep it in
+// node_modules/.cache, so that a run leaves the temp folder as it found it.
+project.tasks.addEnvironment('NODE_COMPILE_CACHE', '$(pwd)/node_modules/.cache/node-compile-cache');
+
 // vitest instead of jest; never rewrites snapshots (a mismatch or a missing snapshot fails under CI=true).
 project.testTask.reset();
 project.testTask.spawn(project.tasks.tryFind('eslint')!);
@@ -142,6 +148,19 @@ project.addTask('local', {
 });
 // The bundles ship in the package: build them before packaging.
 project.preCompileTask.spawn(project.tasks.tryFind('build:services')!);
+
+project.addTask('lint:fix', {
+  description: 'eslint with --fix (rewrites files; `npm run eslint` only checks)',
+  env: { ESLINT_USE_FLAT_CONFIG: 'false', NODE_NO_WARNINGS: '1' },
+  exec: 'eslint --ext .ts,.tsx --fix --no-error-on-unmatched-pattern src test examples bench lib-services projenrc .projenrc.ts',
+});
+
+// jsii-pacmak writes a .npmignore unless told not to; the package contents are the "files" allow-list.
+for (const task of project.tasks.all.filter((t) => t.name.startsWith('package:'))) {
+  const language = task.name.slice('package:'.length);
+  task.reset();
+  task.exec(`jsii-pacmak -v --no-npmignore --target ${language}`);
+}
 
 project.gitattributes.addAttributes('*.snap', 'linguist-generated');
 project.synth();
