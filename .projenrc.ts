@@ -68,8 +68,9 @@ const project = new cdktf.ConstructLibraryCdktf({
   },
 });
 
-// Node 24 LTS everywhere: engines and .nvmrc (scripts/node24.sh brings it to older machines).
-project.package.addEngine('node', '>=24.0.0');
+// Consumers: the Node versions the consumer test runs on (22 and 24 LTS). Development: Node 24
+// (.nvmrc; scripts/node24.sh brings it to older machines).
+project.package.addEngine('node', '>=22.0.0');
 new (require('projen').TextFile)(project, '.nvmrc', { lines: ['24'] });
 
 // What the npm package holds: the compiled library, its jsii assembly and docs, and the services
@@ -140,6 +141,13 @@ project.addTask('synth', {
   description: 'Build the service bundles, then synthesize the example stack into examples/cdktf.out (no terraform binary needed)',
 }).spawn(project.tasks.tryFind('build:services')!);
 project.tasks.tryFind('synth')!.exec('tsx main.ts', { cwd: 'examples' });
+// The install route until the package is on the registry (README "Use it in your own CDKTF app";
+// test/consumer follows it): bundles, jsii compile, then npm pack (extra args go to npm pack).
+project.addTask('tarball', {
+  description: 'Build the service bundles, compile with jsii, and npm pack the library into <name>-<version>.tgz',
+}).spawn(project.tasks.tryFind('build:services')!);
+project.tasks.tryFind('tarball')!.spawn(project.compileTask);
+project.tasks.tryFind('tarball')!.exec('npm pack', { receiveArgs: true });
 project.addTask('bench', { description: 'Benchmarks (ratios measured in one run)', exec: 'tsx bench/run.ts' });
 project.addTask('local', {
   description: 'Run the whole identity chain on loopback (local OpenID provider, Orders API, agent runtime, Chat App)',

