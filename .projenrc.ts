@@ -57,7 +57,7 @@ const project = new cdktf.ConstructLibraryCdktf({
     compilerOptions: {},
     exclude: ['services/**', 'local/**', 'support/**'],
   },
-  gitignore: ['/.tools/', '/.bench-out/', 'cdktf.out/', '/lib-services/dist/', '/.local/', '/coverage/', '.gen/', '*.pem', '*.key'],
+  gitignore: ['/.tools/', '/.bench-out/', 'cdktf.out/', '*.tfstate', '*.tfstate.*', '.terraform/', 'tfplan', '/lib-services/dist/', '/.local/', '/coverage/', '.gen/', '*.pem', '*.key'],
   // The package contents are an allow-list (package.json "files"), not an ignore list.
   npmignoreEnabled: false,
   eslintOptions: {
