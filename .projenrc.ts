@@ -15,8 +15,32 @@ const project = new cdktf.ConstructLibraryCdktf({
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
-  github: false,
-  release: false,
+  // Releases: the version and CHANGELOG.md come from conventional commits (projen's bump); the
+  // release workflow (.github/workflows/release.yml) publishes to npm and the four jsii targets.
+  // CI here is .ci/run; GitHub runs only the release and the pull-request title lint.
+  github: true,
+  githubOptions: { mergify: false, pullRequestLint: true },
+  buildWorkflow: false,
+  depsUpgrade: false,
+  pullRequestTemplate: false,
+  release: true,
+  releaseToNpm: true,
+  // npm trusted publishing (OIDC from the release workflow): no NPM_TOKEN secret to leak.
+  npmTrustedPublishing: true,
+  // Package names for the other jsii languages.
+  publishToPypi: { distName: 'cdktf-identity-propagating-agent', module: 'cdktf_identity_propagating_agent' },
+  publishToNuget: { dotNetNamespace: 'IdentityPropagatingAgent.Cdktf', packageId: 'IdentityPropagatingAgent.Cdktf' },
+  publishToMaven: {
+    javaPackage: 'dev.identitypropagatingagent.cdktf',
+    mavenGroupId: 'dev.identity-propagating-agent',
+    mavenArtifactId: 'cdktf-identity-propagating-agent',
+  },
+  // The release job runs the tests: Chromium for the browser suites (the runner has Chrome) and Node 22.
+  releaseWorkflowSetupSteps: [{
+    name: 'Chromium and Node 22 for the tests',
+    run: 'sudo ln -sf "$(command -v google-chrome)" /usr/bin/chromium && bash scripts/node-tool.sh 22',
+  }],
+  publishToGo: { moduleName: 'github.com/identity-propagating-agent/cdktf-identity-propagating-agent-go', packageName: 'identitypropagatingagent' },
   jest: false,
   cdktfVersion: '^0.21.0',
   constructsVersion: '^10.4.2',
@@ -132,6 +156,11 @@ project.testTask.exec('tsc --noEmit -p lib-services/tsconfig.json');
 project.testTask.spawn(project.addTask('build:services', {
   description: 'Bundle the Orders API and the Chat App into lib-services/dist/<service>/',
   exec: 'node lib-services/build.mjs',
+}));
+// Each jsii target's code is generated (no toolchains needed), so a target that breaks fails the tests.
+project.testTask.spawn(project.addTask('jsii-targets', {
+  description: 'Compile with jsii, then generate the Python, .NET, Java and Go code (jsii-pacmak --code-only) into a temp folder',
+  steps: [{ spawn: 'compile' }, { exec: 'bash scripts/jsii-targets.sh' }],
 }));
 project.testTask.exec('vitest run');
 project.addTask('test:update', { description: 'Rewrite snapshots (never in CI)', exec: 'vitest run --update' });
