@@ -83,6 +83,12 @@ export interface ImageRegistryProps extends ImageOptions {
    * @default - from the environment, as the stack's azurerm provider
    */
   readonly tenantId?: string;
+  /**
+   * Whether there is a Chat App image: false for the Orders API alone (only its image is built
+   * or taken; `chatAppImage` must be unset).
+   * @default true
+   */
+  readonly chatApp?: boolean;
 }
 
 /** One service's build: what the task reads and the tag it pushes. */
@@ -105,8 +111,8 @@ export class ImageRegistry extends Construct {
   public readonly loginServer: string;
   /** Image the Orders API runs (built or yours). */
   public readonly ordersApiImage: string;
-  /** Image the Chat App runs (built or yours). */
-  public readonly chatAppImage: string;
+  /** Image the Chat App runs (built or yours); undefined when `chatApp` is false. */
+  public readonly chatAppImage?: string;
   /** Tag of the built Orders API image (a hash of its build context); undefined for your own image. */
   public readonly ordersApiImageTag?: string;
   /** Tag of the built Chat App image; undefined for your own image. */
@@ -127,8 +133,12 @@ export class ImageRegistry extends Construct {
     if (props.sku !== undefined && !SKUS.includes(props.sku)) {
       throw new Error(`${owner}: sku "${props.sku}" is invalid: use one of ${SKUS.join(', ')}.`);
     }
+    if (props.chatApp === false && props.chatAppImage !== undefined) {
+      throw new Error(`${owner}: chatApp is false, so chatAppImage has nothing to configure.`);
+    }
+    const services = SERVICES.filter((s) => s !== 'chat-app' || props.chatApp !== false);
     const own: Record<Service, string | undefined> = { 'orders-api': props.ordersApiImage, 'chat-app': props.chatAppImage };
-    const toBuild = SERVICES.filter((s) => own[s] === undefined);
+    const toBuild = services.filter((s) => own[s] === undefined);
     if (props.servicesDistDir !== undefined && toBuild.length === 0) {
       throw new Error(`${owner}: servicesDistDir and ordersApiImage and chatAppImage cannot be used together: with both images your own, nothing is built.`);
     }
@@ -173,7 +183,7 @@ export class ImageRegistry extends Construct {
       }
     }
     this.ordersApiImage = own['orders-api'] ?? builds['orders-api']!.image;
-    this.chatAppImage = own['chat-app'] ?? builds['chat-app']!.image;
+    this.chatAppImage = own['chat-app'] ?? builds['chat-app']?.image;
     this.ordersApiImageTag = builds['orders-api']?.tag;
     this.chatAppImageTag = builds['chat-app']?.tag;
   }
