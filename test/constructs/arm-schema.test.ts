@@ -21,9 +21,8 @@ const configurations: { [name: string]: Partial<IdentityPropagatingAgentStackPro
   'default': {},
   'original audience (FOUNDRY_AUDIENCE)': { mcpAuth: McpAuthMode.FOUNDRY_AUDIENCE },
   'no APIM': { gateway: { enabled: false } },
-  'existing APIM': { gateway: { existingName: 'apim-shared', existingResourceGroupName: 'rg-shared' } },
-  // The opt-in /openai AI gateway: the only configuration with the ApiManagement connection.
   'AI gateway': { gateway: { aiGateway: true } },
+  'existing APIM': { gateway: { existingName: 'apim-shared', existingResourceGroupName: 'rg-shared' } },
   'existing Foundry': { foundry: { existingAccountName: 'ai-shared', existingAccountResourceGroupName: 'rg-shared', existingProjectName: 'agents', model: { existingDeploymentName: 'gpt-4o' } } },
   'existing storage account': { storage: { existingStorageAccountId: '/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/shared/providers/Microsoft.Storage/storageAccounts/stshared' } },
 };
