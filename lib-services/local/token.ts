@@ -81,15 +81,19 @@ function main(argv: string[]): Promise<void> {
       if (v === undefined) throw new Error(`${argv[i - 1]} needs a value`);
       return v;
     };
-    if (argv[i] === '--user') username = next();
-    else if (argv[i] === '--scope') scopes.push(next());
-    else if (argv[i] === '--outputs') file = next();
-    else if (argv[i] === '--state-dir') stateDir = next();
-    else if (argv[i] === '--for') {
-      const value = next();
-      if (value !== 'orders-api') throw new Error(`--for takes orders-api (the only resource the agent runtime obtains tokens for), not ${JSON.stringify(value)}`);
-      target = value;
-    } else throw new Error(`unknown argument ${argv[i]} (${USAGE})`);
+    switch (argv[i]) {
+      case '--user': username = next(); break;
+      case '--scope': scopes.push(next()); break;
+      case '--outputs': file = next(); break;
+      case '--state-dir': stateDir = next(); break;
+      case '--for': {
+        const value = next();
+        if (value !== 'orders-api') throw new Error(`--for takes orders-api (the only resource the agent runtime obtains tokens for), not ${JSON.stringify(value)}`);
+        target = value;
+        break;
+      }
+      default: throw new Error(`unknown argument ${argv[i]} (${USAGE})`);
+    }
   }
   const outputs = readJson(file ?? join(stateDir, 'outputs.json'), '');
   const value = (name: string) => (outputs[name] as { value?: unknown } | undefined)?.value;

@@ -403,7 +403,8 @@ export function buildChecks(o: StackOutputs): Check[] {
         const answer = await request(`${o.ordersApiUrl}/orders`, { headers: { authorization: `Bearer ${await ctx.mcpToken!()}` } });
         const { code } = serviceError(answer);
         if (answer.status === 403 && code === 'gateway_required') return pass('403 gateway_required for a direct call with a valid user token', { httpStatus: 403, code, url: answer.url });
-        if (answer.status >= 200 && answer.status < 300) return fail(`a direct call with the user's token was served (${answer.status})`, 'the Orders API serves requests that did not come through API Management: set GATEWAY_AUDIENCE and GATEWAY_PRINCIPAL_IDS (gateway.ordersApiGatewayProof, on by default) and apply', { httpStatus: answer.status, url: answer.url });
+        const which = o.mcpAuthMode === 'audience-bound' ? 'the user\'s Orders API token' : 'the user\'s token';
+        if (answer.status >= 200 && answer.status < 300) return fail(`a direct call with ${which} was served (${answer.status})`, 'the Orders API serves requests that did not come through API Management: set GATEWAY_AUDIENCE and GATEWAY_PRINCIPAL_IDS (gateway.ordersApiGatewayProof, on by default) and apply', { httpStatus: answer.status, url: answer.url });
         return refused(answer, 'the Orders API', 'the Orders API refused the token itself before the gateway proof could be tested: compare the token\'s claims with AUTH_AUDIENCES / AUTH_ALLOWED_CLIENT_IDS');
       }),
     });
