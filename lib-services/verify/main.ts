@@ -112,6 +112,9 @@ async function readOutputs(args: Args): Promise<StackOutputs> {
 
 function tokenSources(args: Args, outputs: StackOutputs, log: (line: string) => void): { user?: TokenSource; mcp?: TokenSource } {
   if (args.noToken) return {};
+  if ((args.mcpTokenFile || args.mcpTokenCommand) && outputs.mcpAuthMode !== 'audience-bound') {
+    throw new UsageError(`the outputs say ${outputs.mcpAuthMode} mode, where the MCP endpoint takes the user's own token: leave out --mcp-token-file / --mcp-token-command`);
+  }
   // The local chain's helper, signing a demo user in (no browser); --for orders-api exchanges as the agent runtime.
   const localToken = (extra: string) => `npx --no-install tsx lib-services/local/token.ts --state-dir ${shellQuote(args.localDir!)} --user ${args.localUser.replace(/[^A-Za-z0-9_-]/g, '')} --scope {scope}${extra}`;
   const mcp = args.mcpTokenFile ? fileTokenSource(args.mcpTokenFile)

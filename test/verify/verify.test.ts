@@ -436,6 +436,16 @@ describe.skipIf(!ready && !process.env.CI)('verify against the local chain in fo
     expectNoToken(printed);
   }, 60_000);
 
+  it('the packaged command refuses an MCP token option in this mode (exit 2), rather than ignore it', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'outputs.json'), JSON.stringify(localOutputs(chain)));
+    const result = await new Promise<{ code: number; stderr: string }>((ok) => {
+      execFile(process.execPath, [BUNDLE, '--outputs', join(dir, 'outputs.json'), '--mcp-token-file', join(dir, 'absent')], (err, _stdout, stderr) => ok({ code: err ? Number(err.code ?? 1) : 0, stderr }));
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('the outputs say foundry-audience mode, where the MCP endpoint takes the user\'s own token');
+  }, 30_000);
+
   it('metadata whose scopes disagree with the outputs: fails at the MCP metadata naming both scope lists', async () => {
     const { report } = await asAlice(chain, outputsOf(chain, { orders_api_scopes: ['https://ai.azure.com/Orders.Read'] }));
     const failure = expectFailsAt(report, 'metadata.mcp');
