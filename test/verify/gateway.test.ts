@@ -8,13 +8,12 @@ import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ordersApiSource, userSource } from './local-sources';
 import { startLocalChain, type LocalChain, type LocalChainOptions } from '../../lib-services/local/chain';
 import { localOutputs } from '../../lib-services/local/outputs';
-import { demoUserToken } from '../../lib-services/local/token';
 import { freePort } from '../../lib-services/shared/net';
 import { parseOutputs, type StackOutputs } from '../../lib-services/verify/outputs';
 import { runVerify, type VerifyReport } from '../../lib-services/verify/run';
-import type { TokenSource } from '../../lib-services/verify/tokens';
 
 const ready = existsSync('lib-services/dist/orders-api/server.mjs') && existsSync('lib-services/dist/chat-app/server.mjs');
 
@@ -62,15 +61,8 @@ describe.skipIf(!ready && !process.env.CI)('verify behind API Management (stand-
     mcp_endpoint: { value: `${gateway}/orders-mcp/mcp`, type: 'string', sensitive: false },
     orders_api_gateway_proof: { value: proof, type: 'bool', sensitive: false },
   }), 'test outputs');
-  const alice: TokenSource = {
-    describe: 'alice',
-    get: async (scopes) => {
-      const token = await demoUserToken({ issuer: chain.oidc.issuer, caCertPath: chain.oidc.caCertPath, spaClientId: chain.oidc.spaClientId, chatAppUrl: chain.urls.chatApp, username: 'alice', scopes });
-      issued.push(token);
-      return token;
-    },
-  };
-  const verify = (o: StackOutputs) => runVerify({ outputs: o, tokenSource: alice, chatTimeoutMs: 20_000 });
+  // Alice, and (the chain's default, audience-bound mode) her token for the Orders API as the agent runtime obtains it.
+  const verify = (o: StackOutputs) => runVerify({ outputs: o, tokenSource: userSource(chain, 'alice', { issued }), mcpTokenSource: ordersApiSource(chain, 'alice', { issued }), chatTimeoutMs: 20_000 });
   const statuses = (r: VerifyReport) => Object.fromEntries(r.results.map((x) => [x.id, x.status]));
   const result = (r: VerifyReport, id: string) => r.results.find((x) => x.id === id)!;
 
@@ -105,13 +97,18 @@ describe.skipIf(!ready && !process.env.CI)('verify behind API Management (stand-
       'challenge.orders-rest': 'pass',
       'challenge.orders-api-mcp': 'pass',
       'token.user': 'pass',
+      'token.mcp': 'pass',
       'orders-api.gateway-proof': 'skip',
       'foundry.agent': 'pass',
+      'mcp.user-token-refused': 'pass',
       'mcp.tools-list': 'pass',
       'chat.round-trip': 'pass',
     });
     expect(result(report, 'challenge.mcp').detail).toContain(`401 names ${gateway}/.well-known/oauth-protected-resource/orders-mcp/mcp`);
     expect(result(report, 'metadata.mcp-appended').url).toBe(`${gateway}/orders-mcp/.well-known/oauth-protected-resource`);
+    // Through the gateway too, the user's own token is refused and the Orders API token is served.
+    expect(result(report, 'mcp.user-token-refused').hop).toBe('API Management');
+    expect(result(report, 'mcp.tools-list').detail).toContain('list-orders');
     // As the stack is built, the Orders API's own REST challenge names <gateway>/.well-known/oauth-protected-resource/orders-mcp,
     // which no gateway operation serves: verify reports it (and the report names it as an open gap).
     const rest = result(report, 'challenge.orders-api-rest');
@@ -120,10 +117,11 @@ describe.skipIf(!ready && !process.env.CI)('verify behind API Management (stand-
     expect(report.firstFailure?.id).toBe('challenge.orders-api-rest');
   }, 60_000);
 
-  it('gateway proof in the outputs but not enforced: fails, the Orders API served a direct call', async () => {
+  it('gateway proof in the outputs but not enforced: fails, the Orders API served a direct call with the Orders API token', async () => {
     const report = await verify(outputs(true));
     const proof = result(report, 'orders-api.gateway-proof');
     expect([proof.status, proof.httpStatus]).toEqual(['fail', 200]);
+    expect(proof.detail).toContain('a direct call with the user\'s Orders API token was served');
     expect(proof.hint).toContain('set GATEWAY_AUDIENCE and GATEWAY_PRINCIPAL_IDS');
   }, 60_000);
 
