@@ -8,8 +8,8 @@ import { ServicePrincipal } from '@cdktf/provider-azuread/lib/service-principal'
 import { ServicePrincipalDelegatedPermissionGrant } from '@cdktf/provider-azuread/lib/service-principal-delegated-permission-grant';
 import { Construct } from 'constructs';
 import { SpaRegistration } from './spa';
+import { AZURE_RULES, requireEach } from '../internal/azure-values';
 import { ITerraformDependable, Token } from '../internal/tf';
-import { isGuid } from '../internal/validation';
 import { DEFAULT_ORDERS_API_SCOPES, OrdersApiScopes } from '../orders-api-access/scopes';
 import { Placement } from '../placement';
 
@@ -89,9 +89,7 @@ export class OrdersApiRegistration extends Construct {
     }
     if (scopes.read === scopes.write) throw new Error(`${owner}: scopes.read and scopes.write are both "${scopes.read}"; they must differ.`);
     const preAuthorized = props.preAuthorizedClientIds ?? [SpaRegistration.AZURE_AI_APP_ID];
-    for (const clientId of preAuthorized) {
-      if (!Token.isUnresolved(clientId) && !isGuid(clientId)) throw new Error(`${owner}: preAuthorizedClientIds entry "${clientId}" is not a client id (a GUID).`);
-    }
+    requireEach(owner, 'preAuthorizedClientIds', preAuthorized, AZURE_RULES.guid);
 
     const deployer = new DataAzureadClientConfig(this, 'Deployer');
     const scopeIds = { read: scopeId(scopes.read), write: scopeId(scopes.write) };

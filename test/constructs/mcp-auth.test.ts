@@ -1,9 +1,9 @@
 import { join } from 'node:path';
-import { Testing } from 'cdktf';
+import { TerraformStack, Testing } from 'cdktf';
 import { describe, expect, test } from 'vitest';
-import { resourcesOf, resourceWithin, synthJson, SynthJson } from './synth';
+import { resourcesOf, resourceWithin, synthJson, SynthJson, testPlacement } from './synth';
 import { descendants, findAll, parseXml } from './xml';
-import { IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps, McpAuthMode } from '../../src';
+import { AgentUsersGroup, IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps, McpAuthMode, OrdersApiRegistration } from '../../src';
 
 // Identity at the MCP hop, both modes: the audience (and scopes) agree at the Foundry
 // connection, API Management's validate-jwt, the Orders API's environment and the RFC 9728
@@ -150,4 +150,22 @@ describe('every registration the library creates', () => {
       for (const r of owned) expect(r.owners).toEqual([expect.stringMatching(/^\$\{data\.azuread_client_config\.\w+\.object_id\}$/)]);
       for (const type of ['azuread_application_owner', 'azuread_application_registration']) expect(resourcesOf(json, type)).toEqual({});
     });
+});
+
+describe('bad values of the Entra parts used on their own are refused, naming the prop', () => {
+  const placement = testPlacement();
+  const inStack = (build: (stack: TerraformStack) => void) => {
+    const stack = new TerraformStack(Testing.app(), 'test');
+    build(stack);
+    return synthJson(stack);
+  };
+  test('OrdersApiRegistration: a pre-authorized client that is not a client id', () => {
+    expect(() => inStack((s) => new OrdersApiRegistration(s, 'R', { placement, preAuthorizedClientIds: ['azure-ai'] })))
+      .toThrow('OrdersApiRegistration: preAuthorizedClientIds[0] "azure-ai" is invalid: it must be a GUID');
+    expect(inStack((s) => new OrdersApiRegistration(s, 'R', { placement, preAuthorizedClientIds: ['44444444-4444-4444-4444-444444444444'] }))).toBeDefined();
+  });
+  test('AgentUsersGroup: a member that is not an object id', () => {
+    expect(() => inStack((s) => new AgentUsersGroup(s, 'G', { displayName: 'chat users', members: ['44444444-4444-4444-4444-444444444444', 'bob'] })))
+      .toThrow('AgentUsersGroup: members[1] "bob" is invalid: it must be a GUID');
+  });
 });
