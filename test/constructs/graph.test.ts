@@ -192,7 +192,8 @@ describe('the guard fails on the API Management case', () => {
     // What a hand-written assignment would do: the custom role by name, no reference, no depends_on.
     delete assignment.role_definition_id;
     assignment.role_definition_name = role.name;
-    expect(unorderedParentReferences(json)).toEqual([expect.stringMatching(new RegExp(`^azurerm_role_assignment\\.\\S+\\.role_definition_name names azurerm_role_definition\\.${roleAddress} `))]);
+    const finding = new RegExp(`^azurerm_role_assignment\\.\\S+\\.role_definition_name names azurerm_role_definition\\.${roleAddress} `);
+    expect(unorderedParentReferences(json)).toEqual([expect.stringMatching(finding)]);
   });
 
   test('the matcher: whole names, path segments and leading host labels only', () => {
