@@ -188,7 +188,8 @@ describe('the guard fails on the API Management case', () => {
     const json = withoutMetadata(synthJson(stackOf({ foundry: { agentUsers: { principalIds: ['55555555-5555-5555-5555-555555555555'] } } })));
     expect(unorderedParentReferences(json)).toEqual([]);
     const [roleAddress, role] = Object.entries(json.resource!.azurerm_role_definition)[0] as [string, any];
-    const assignment = (Object.values(json.resource!.azurerm_role_assignment) as any[]).find((r) => String(r.role_definition_id).includes(roleAddress));
+    const assignments = Object.values(json.resource!.azurerm_role_assignment) as any[];
+    const assignment = assignments.find((r) => String(r.role_definition_id).includes(roleAddress));
     // What a hand-written assignment would do: the custom role by name, no reference, no depends_on.
     delete assignment.role_definition_id;
     assignment.role_definition_name = role.name;
