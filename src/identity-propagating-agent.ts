@@ -11,7 +11,7 @@ import { Gateway, GatewayOptions } from './gateway/gateway';
 import { SecurityChecks, SecurityChecksProps } from './guard/security-checks';
 import { checkAgentValues } from './internal/azure-values';
 import { derivedUniqueSuffix, validateBaseName, validateUniqueSuffix } from './internal/naming';
-import { Aspects, TerraformOutput, TerraformProvider, TerraformStack } from './internal/tf';
+import { Aspects, TerraformOutput, TerraformProvider, TerraformStack, Token } from './internal/tf';
 import { rejectTogether } from './internal/validation';
 import { Monitoring, MonitoringOptions } from './monitoring/monitoring';
 import { Placement } from './placement';
@@ -292,6 +292,13 @@ export class IdentityPropagatingAgent extends Construct {
       });
       this.ordersApiAudiences = this.ordersApiRegistration.audiences;
       const scopes = this.ordersApiRegistration.scopes;
+      // Tokens for the Orders API's registration carry only its own scopes: any other required scope refuses them all.
+      const foreign = (requiredScopes ?? []).filter((s) => !Token.isUnresolved(s) && s !== scopes.read && s !== scopes.write);
+      if (foreign.length > 0) {
+        throw new Error(`${owner}: containerApps.ordersApiRequiredScopes names ${foreign.join(', ')}, which the Orders API's registration does not define `
+          + `(mcpAuth is AUDIENCE_BOUND, the default: its tokens carry ${scopes.read} or ${scopes.write}, so every call would be refused); `
+          + 'leave it unset (each tool is checked for its own scope), or set mcpAuth to FOUNDRY_AUDIENCE.');
+      }
       requiredScopes = requiredScopes ?? [scopes.read, scopes.write];
     } else {
       this.ordersApiAudiences = audiences;
@@ -386,6 +393,31 @@ export class IdentityPropagatingAgent extends Construct {
     }
     new TerraformOutput(this, 'foundry_project_endpoint', { value: this.projectEndpoint, description: 'Foundry project endpoint (FOUNDRY_PROJECT_ENDPOINT).' });
     new TerraformOutput(this, 'agent_name', { value: this.agentName, description: 'Name of the Foundry agent.' });
+    // What `verify` reads to check each hop against what the stack configured (lib-services/verify/outputs.ts).
+    new TerraformOutput(this, 'tenant_id', { value: this.tenantId, description: 'Entra tenant of the users (tid of every token).' });
+    new TerraformOutput(this, 'authority', { value: this.apps.chatAppAuthority, description: 'The authority the SPA signs in against.' });
+    new TerraformOutput(this, 'spa_scopes', { value: this.apps.spaScopes, description: 'The scopes the SPA asks for (the Chat App\'s AUTH_SCOPES).' });
+    new TerraformOutput(this, 'chat_app_audiences', { value: this.apps.chatAppAudiences, description: 'Audiences the Chat App accepts in the user\'s token.' });
+    new TerraformOutput(this, 'chat_app_required_scopes', {
+      // The Chat App requires no scope of its own (no AUTH_REQUIRED_SCOPES): its audience and the SPA as client decide.
+      value: [],
+      description: 'Scopes of which the Chat App requires one in the user\'s token (none).',
+    });
+    new TerraformOutput(this, 'mcp_auth_mode', {
+      value: this.mcpAuth === McpAuthMode.AUDIENCE_BOUND ? 'audience-bound' : 'foundry-audience',
+      description: 'Which token the MCP hop carries: audience-bound (the Orders API\'s own) or foundry-audience (the original\'s).',
+    });
+    new TerraformOutput(this, 'mcp_audiences', { value: this.apps.ordersApiAudiences, description: 'Audiences API Management and the Orders API accept at the MCP hop.' });
+    new TerraformOutput(this, 'mcp_allowed_client_ids', {
+      value: apps.ordersApiAllowedClientIds ?? [],
+      description: 'Clients (azp/appid) the MCP endpoint accepts; empty: any client of the tenant.',
+    });
+    new TerraformOutput(this, 'orders_api_scopes', { value: this.apps.ordersApiScopesSupported, description: 'The Orders API\'s scopes_supported (RFC 9728), qualified.' });
+    new TerraformOutput(this, 'orders_api_gateway_proof', {
+      value: this.gateway?.gatewayProofAudience !== undefined,
+      description: 'Whether the Orders API refuses requests that did not come through API Management.',
+    });
+    new TerraformOutput(this, 'mcp_connection_name', { value: this.foundry.mcpConnectionName, description: 'The Foundry MCP connection the agent\'s tool uses.' });
   }
 }
 

@@ -7,6 +7,7 @@ import { resourcesWithin } from '../internal/depends';
 import { Token } from '../internal/tf';
 import { isGuid, requireRange } from '../internal/validation';
 import { OrdersApiScopes } from '../orders-api-access/scopes';
+import { ordersApiScopesSupported } from '../orders-api-access/scopes-supported';
 import { Placement } from '../placement';
 
 /** Size and scale of one app. */
@@ -262,6 +263,16 @@ export class ServiceContainerApps extends Construct {
   public readonly ordersApiAppId: string;
   /** Resource id of the Chat App app; undefined when no Chat App is created (no `chatAppImage`). */
   public readonly chatAppAppId?: string;
+  /** Audiences the Orders API accepts (its `AUTH_AUDIENCES`). */
+  public readonly ordersApiAudiences: string[];
+  /** What the Orders API lists in its RFC 9728 `scopes_supported` (qualified by its first audience). */
+  public readonly ordersApiScopesSupported: string[];
+  /** Audiences the Chat App accepts in the user's token (its `AUTH_AUDIENCES`). */
+  public readonly chatAppAudiences: string[];
+  /** The authority the SPA signs in against (the Chat App's `AUTH_AUTHORITY`); undefined without a Chat App. */
+  public readonly chatAppAuthority?: string;
+  /** The scopes MSAL asks for in the SPA (the Chat App's `AUTH_SCOPES`); undefined without a Chat App. */
+  public readonly spaScopes?: string[];
 
   constructor(scope: Construct, id: string, props: ServiceContainerAppsProps) {
     super(scope, id);
@@ -323,6 +334,9 @@ export class ServiceContainerApps extends Construct {
     for (const [path, list] of Object.entries({ audiences, ordersApiAudiences: ordersAudiences })) {
       if (list.length === 0) throw new Error(`${owner}: ${path} is empty, which would refuse every token; leave it unset for the default.`);
     }
+    this.ordersApiAudiences = ordersAudiences;
+    this.ordersApiScopesSupported = ordersApiScopesSupported(ordersAudiences, props.ordersApiRequiredScopes ?? [], props.ordersApiScopes);
+    this.chatAppAudiences = audiences;
     const waitFor = resourcesWithin(props.waitFor);
     const telemetry = props.applicationInsightsConnectionString;
 
@@ -423,6 +437,9 @@ export class ServiceContainerApps extends Construct {
     this.ordersApiAppId = orders.id;
     if (props.chatAppImage === undefined) return;
     const chatIdentity = props.chatAppIdentity!;
+    this.chatAppAuthority = props.authority ?? `https://login.microsoftonline.com/${props.tenantId}`;
+    // Stated, not left to the service's default, so that the stack's spa_scopes output is what MSAL asks for.
+    this.spaScopes = SPA_SCOPES;
     const chat = app('ChatApp', {
       name: names.chatApp,
       service: 'chat-app',
@@ -436,7 +453,8 @@ export class ServiceContainerApps extends Construct {
         AUTH_AUDIENCES: audiences.join(','),
         // No AUTH_ALLOWED_CLIENT_IDS: the Chat App accepts exactly SPA_CLIENT_ID.
         SPA_CLIENT_ID: props.spaClientId,
-        AUTH_AUTHORITY: props.authority ?? `https://login.microsoftonline.com/${props.tenantId}`,
+        AUTH_AUTHORITY: this.chatAppAuthority,
+        AUTH_SCOPES: this.spaScopes.join(','),
         FOUNDRY_PROJECT_ENDPOINT: props.foundryProjectEndpoint,
         AGENT_NAME: props.agentName ?? 'orders-assistant',
         AZURE_CLIENT_ID: chatIdentity.clientId,
@@ -446,6 +464,9 @@ export class ServiceContainerApps extends Construct {
     this.chatAppAppId = chat.id;
   }
 }
+
+/** What the SPA asks Entra for: a token for Azure AI (the Chat App's audience), with every permission consented. */
+const SPA_SCOPES = ['https://ai.azure.com/.default'];
 
 function listOrUndefined(values: string[] | undefined): string | undefined {
   return values && values.length > 0 ? values.join(',') : undefined;

@@ -196,6 +196,8 @@ describe('apps', () => {
       AUTH_AUDIENCES: 'https://ai.azure.com',
       SPA_CLIENT_ID: '22222222-2222-4222-8222-222222222222',
       AUTH_AUTHORITY: 'https://login.microsoftonline.com/11111111-1111-4111-8111-111111111111',
+      // Stated (the service's default), so that the stack's spa_scopes output is what MSAL asks for.
+      AUTH_SCOPES: 'https://ai.azure.com/.default',
       FOUNDRY_PROJECT_ENDPOINT: 'https://acct.services.ai.azure.com/api/projects/proj',
       AGENT_NAME: 'my-agent',
       AZURE_CLIENT_ID: 'chat-client',

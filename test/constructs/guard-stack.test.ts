@@ -40,6 +40,8 @@ const configurations: { [name: string]: Partial<IdentityPropagatingAgentStackPro
   'existing registry': { images: { servicesDistDir, existingRegistryName: 'acrshared', existingRegistryResourceGroupName: 'shared' } },
   'existing Container Apps environment': { containerApps: { existingEnvironmentName: 'cae-shared', existingEnvironmentResourceGroupName: 'shared' } },
   'app options': {
+    // The original's audience, where a required scope of Azure AI's (user_impersonation) applies.
+    mcpAuth: McpAuthMode.FOUNDRY_AUDIENCE,
     containerApps: {
       ordersApiAllowedClientIds: ['22222222-2222-2222-2222-222222222222'],
       ordersApiRequiredScopes: ['user_impersonation'],

@@ -169,3 +169,10 @@ describe('bad values of the Entra parts used on their own are refused, naming th
       .toThrow('AgentUsersGroup: members[1] "bob" is invalid: it must be a GUID');
   });
 });
+
+test('audience-bound: a required scope the Orders API registration does not define is refused (it would refuse every token), naming it', () => {
+  expect(() => synth({ containerApps: { ordersApiRequiredScopes: ['user_impersonation'] } }))
+    .toThrow(/containerApps.ordersApiRequiredScopes names user_impersonation, which the Orders API's registration does not define/);
+  expect(synth({ containerApps: { ordersApiRequiredScopes: ['Orders.ReadWrite'] } })).toBeDefined();
+  expect(synth({ mcpAuth: McpAuthMode.FOUNDRY_AUDIENCE, containerApps: { ordersApiRequiredScopes: ['user_impersonation'] } })).toBeDefined();
+});

@@ -156,7 +156,11 @@ describe('wiring', () => {
     expect(resolveIn(s, s.chatAppPrincipalId)).toMatch(/Identities_ChatApp_\w+\.principal_id/);
     expect(resolveIn(s, s.spaClientId)).toMatch(/azuread_application\.\w+\.client_id/);
     expect(resolveIn(s, s.tablesEndpoint)).toMatch(/primaryEndpoints\.table/);
-    expect(Object.keys(json.output ?? {}).sort()).toEqual(['agent_name', 'apim_gateway_url', 'chat_app_url', 'foundry_project_endpoint', 'mcp_endpoint', 'orders_api_url', 'spa_client_id']);
+    expect(Object.keys(json.output ?? {}).sort()).toEqual([
+      'agent_name', 'apim_gateway_url', 'authority', 'chat_app_audiences', 'chat_app_required_scopes', 'chat_app_url', 'foundry_project_endpoint',
+      'mcp_allowed_client_ids', 'mcp_audiences', 'mcp_auth_mode', 'mcp_connection_name', 'mcp_endpoint', 'orders_api_gateway_proof', 'orders_api_scopes',
+      'orders_api_url', 'spa_client_id', 'spa_scopes', 'tenant_id',
+    ]);
     expect(json.output!.chat_app_url.value).toMatch(new RegExp(`^https://ca-orders-chat-app\\.${domain}$`));
     expect(json.output!.mcp_endpoint.value).toMatch(/\/mcp$/);
     expect(JSON.stringify(json.output)).not.toMatch(/connection_string|instrumentation_key|primary_access_key|\.sas/);
@@ -220,7 +224,10 @@ describe('bring your own everything', () => {
     expect(envOf(orders)).toMatchObject({
       PUBLIC_BASE_URL: 'https://apim-platform.azure-api.net/orders-mcp',
       TABLES_ENDPOINT: 'https://stplatformdata.table.core.windows.net/',
-      AUTH_REQUIRED_SCOPES: 'user_impersonation',
+      // Audience-bound (the default): the Orders API's own scopes, each tool checked for its own.
+      AUTH_REQUIRED_SCOPES: 'Orders.Read,Orders.ReadWrite',
+      ORDERS_READ_SCOPES: 'Orders.Read',
+      ORDERS_WRITE_SCOPES: 'Orders.ReadWrite',
       GATEWAY_AUDIENCE: expect.stringMatching(/^\$\{azuread_application\.\w+\.client_id\}$/),
       // The existing service's system identity, read through the data source.
       GATEWAY_PRINCIPAL_IDS: expect.stringMatching(/^\$\{data\.azurerm_api_management\.\w+\.identity\[0\]\.principal_id\}$/),
