@@ -374,6 +374,8 @@ export class IdentityPropagatingAgent extends Construct {
       agentName: this.agentName,
       // Behind API Management the Orders API names the gateway URL in its metadata and challenges.
       ordersApiPublicBaseUrl: apps.ordersApiPublicBaseUrl ?? (withGateway ? `${gatewayUrl}/orders-mcp` : undefined),
+      // REST is served at /orders-api, whose metadata the gateway answers (MCP and REST need their own bases).
+      ordersApiPublicRestBaseUrl: apps.ordersApiPublicRestBaseUrl ?? this.gateway?.ordersRestUrl,
       // ...and, with the gateway proof, serves only requests that carry APIM's own token.
       ordersApiGatewayProof: this.gateway?.gatewayProofAudience !== undefined
         ? { audience: this.gateway.gatewayProofAudience, principalIds: [this.gateway.principalId] }
@@ -453,6 +455,7 @@ function pickAppOptions(o: ContainerAppsOptions): AppOptions {
     ordersApiAllowedClientIds: o.ordersApiAllowedClientIds,
     ordersApiRequiredScopes: o.ordersApiRequiredScopes,
     ordersApiPublicBaseUrl: o.ordersApiPublicBaseUrl,
+    ordersApiPublicRestBaseUrl: o.ordersApiPublicRestBaseUrl,
     ordersApiAllowedIpRanges: o.ordersApiAllowedIpRanges,
     ordersAdminObjectIds: o.ordersAdminObjectIds,
     ordersSeedOwnerObjectId: o.ordersSeedOwnerObjectId,

@@ -23,7 +23,7 @@ import {
 import { requestContext, type Logger, type RequestContextVariables } from '../shared/observability.js';
 
 export interface AppDeps {
-  config: Pick<OrdersConfig, 'auth' | 'adminOids' | 'publicBaseUrl' | 'gateway'> & Partial<Pick<OrdersConfig, 'scopes' | 'rateLimitPerMinute'>>;
+  config: Pick<OrdersConfig, 'auth' | 'adminOids' | 'publicBaseUrl' | 'gateway'> & Partial<Pick<OrdersConfig, 'publicRestBaseUrl' | 'scopes' | 'rateLimitPerMinute'>>;
   store: OrderStore;
   /** Verifies user tokens; with `config.gateway` it must also verify app tokens (createTokenVerifier does both). */
   verifier: TokenVerifier & Partial<AppTokenVerifier>;
@@ -85,7 +85,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { config, store, verifier, logger } = deps;
   const service = new OrderService(store, config.adminOids, logger);
   const app = new Hono<AppEnv>();
+  // MCP and REST may have different public bases (behind API Management: /orders-mcp and /orders-api).
   const base = (c: Ctx) => publicBaseUrl(c, config.publicBaseUrl);
+  const restBase = (c: Ctx) => publicBaseUrl(c, config.publicRestBaseUrl ?? config.publicBaseUrl);
   const ctxOf = (c: Ctx) => ({ requestId: c.var.requestId });
 
   app.use(requestContext(logger));
@@ -101,12 +103,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get('/health', (c) => c.json({ status: 'healthy' }));
   app.all('/health', methodNotAllowed('GET'));
 
-  app.get('/openapi.json', async (c) => c.json((await loadOpenApi()).buildOpenApiDocument({ serverUrl: base(c) })));
+  app.get('/openapi.json', async (c) => c.json((await loadOpenApi()).buildOpenApiDocument({ serverUrl: restBase(c) })));
   app.all('/openapi.json', methodNotAllowed('GET'));
 
   // RFC 9728: `resource` is exactly the URL clients use; with per-operation scopes, both are listed.
   const advertised = advertisedScopeSettings(config.auth, config.scopes);
-  app.get('/.well-known/oauth-protected-resource', (c) => c.json(protectedResourceMetadata(base(c), advertised)));
+  app.get('/.well-known/oauth-protected-resource', (c) => c.json(protectedResourceMetadata(restBase(c), advertised)));
   app.get('/.well-known/oauth-protected-resource/mcp', (c) => c.json(protectedResourceMetadata(`${base(c)}/mcp`, advertised)));
 
   const limit = bodyLimit({
@@ -116,7 +118,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const restAuth = bearerAuth({
     verifier,
     requiredScopes: config.auth.requiredScopes,
-    resourceMetadataUrl: (c) => protectedResourceMetadataUrl(base(c as Ctx)),
+    resourceMetadataUrl: (c) => protectedResourceMetadataUrl(restBase(c as Ctx)),
   });
   const mcpAuth = bearerAuth({
     verifier,
@@ -127,7 +129,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const gateway = gatewayProof(deps);
   // Then the caller's budget (by verified oid), and after the body limit the per-operation scopes.
   const budget = rateLimit({ perMinute: config.rateLimitPerMinute ?? 0 });
-  const restScopes = restScopeGuard(config.auth, config.scopes, (c) => protectedResourceMetadataUrl(base(c as Ctx)));
+  const restScopes = restScopeGuard(config.auth, config.scopes, (c) => protectedResourceMetadataUrl(restBase(c as Ctx)));
   const mcpScopes = mcpScopeGuard(config.auth, config.scopes, (c) => protectedResourceMetadataUrl(`${base(c as Ctx)}/mcp`));
 
   // Orders: authenticate first (401 before any body is read), then bound the body.

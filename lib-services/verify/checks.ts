@@ -252,6 +252,8 @@ export function buildChecks(o: StackOutputs): Check[] {
   const checks: Check[] = [];
   const add = (c: Check) => checks.push(c);
   const ordersBase = stripMcp(o.mcpEndpoint);
+  // Behind API Management the REST routes' public base is /orders-api (PUBLIC_REST_BASE_URL), not /orders-mcp.
+  const restBase = apim ? `${apim}/orders-api` : ordersBase;
   const authority = authorityOf(o);
   const idp = !authority || ENTRA_HOSTS.test(new URL(authority).hostname) ? 'Entra ID' : 'OpenID provider';
 
@@ -320,16 +322,17 @@ export function buildChecks(o: StackOutputs): Check[] {
     add({ id: 'metadata.orders-rest', hop: 'API Management', title: 'RFC 9728 metadata of /orders-api', run: (ctx) => metadata(ctx, metadataUrlOf(`${apim}/orders-api`), { resource: `${apim}/orders-api`, where: 'the /orders-api metadata', fixResource: 'API Management serves it from the oauth-protected-resource API (named value orders-api-resource): re-apply the gateway' }) });
   }
   const ownFix = `the Orders API derives it from PUBLIC_BASE_URL, which must be ${ordersBase}${apim ? ' (the gateway\'s /orders-mcp)' : ''}`;
+  const ownRestFix = apim ? `the Orders API derives it from PUBLIC_REST_BASE_URL, which must be ${restBase} (the gateway's /orders-api)` : ownFix;
   add({
     id: 'metadata.orders-api',
     hop: 'Orders API',
     title: 'the Orders API\'s own RFC 9728 metadata',
     needs: ['orders-api.health'],
     run: async (ctx) => {
-      const root = await metadata(ctx, `${o.ordersApiUrl}/.well-known/oauth-protected-resource`, { resource: ordersBase, where: 'the Orders API\'s metadata', fixResource: ownFix });
+      const root = await metadata(ctx, `${o.ordersApiUrl}/.well-known/oauth-protected-resource`, { resource: restBase, where: 'the Orders API\'s metadata', fixResource: ownRestFix });
       if (root.status !== 'pass') return root;
       const mcp = await metadata(ctx, `${o.ordersApiUrl}/.well-known/oauth-protected-resource/mcp`, { resource: o.mcpEndpoint, where: 'the Orders API\'s MCP metadata', fixResource: ownFix });
-      return mcp.status === 'pass' ? pass(`both documents: resources ${ordersBase} and ${o.mcpEndpoint}`, { httpStatus: 200, url: o.ordersApiUrl }) : mcp;
+      return mcp.status === 'pass' ? pass(`both documents: resources ${restBase} and ${o.mcpEndpoint}`, { httpStatus: 200, url: o.ordersApiUrl }) : mcp;
     },
   });
 
@@ -340,7 +343,7 @@ export function buildChecks(o: StackOutputs): Check[] {
     add({ id: 'challenge.orders-rest', hop: 'API Management', title: '/orders-api: 401 challenge names its metadata', run: () => challenge(`${apim}/orders-api/orders`, {}, [`${apim}/orders-api`], '/orders-api', 'the /orders-api policy\'s challenge (named value orders-api-metadata-url)') });
     add({ id: 'challenge.orders-api-mcp', hop: 'Orders API', title: 'Orders API /mcp: 401 challenge names its metadata', needs: ['orders-api.health'], run: () => challenge(`${o.ordersApiUrl}/mcp`, MCP_POST, [o.mcpEndpoint], 'the Orders API /mcp', ownFix) });
   }
-  add({ id: 'challenge.orders-api-rest', hop: 'Orders API', title: 'Orders API /orders: 401 challenge names its metadata', needs: ['orders-api.health'], run: () => challenge(`${o.ordersApiUrl}/orders`, {}, [ordersBase], 'the Orders API /orders', ownFix) });
+  add({ id: 'challenge.orders-api-rest', hop: 'Orders API', title: 'Orders API /orders: 401 challenge names its metadata', needs: ['orders-api.health'], run: () => challenge(`${o.ordersApiUrl}/orders`, {}, [restBase], 'the Orders API /orders', ownRestFix) });
 
   // 6. With the user's token.
   add({

@@ -103,6 +103,13 @@ export interface AppOptions {
    */
   readonly ordersApiPublicBaseUrl?: string;
   /**
+   * The URL REST clients reach the Orders API's routes at (`PUBLIC_REST_BASE_URL`): its REST
+   * 401/403 challenges, the `resource` of its RFC 9728 metadata and the OpenAPI `servers` name
+   * it. Behind API Management, `<gateway URL>/orders-api` (MCP stays on `ordersApiPublicBaseUrl`).
+   * @default - `ordersApiPublicBaseUrl` (the variable is not set)
+   */
+  readonly ordersApiPublicRestBaseUrl?: string;
+  /**
    * Source addresses (CIDR ranges) the Orders API's ingress accepts; every other source is
    * refused. Useful when the front door has fixed outbound addresses. API Management v2 tiers
    * cannot reach an internal (VNet) environment and have no dedicated outbound addresses, so
@@ -428,6 +435,7 @@ export class ServiceContainerApps extends Construct {
         ORDERS_SEED_OWNER_OID: props.ordersSeedOwnerObjectId,
         ORDERS_ADMIN_OIDS: listOrUndefined(props.ordersAdminObjectIds),
         PUBLIC_BASE_URL: props.ordersApiPublicBaseUrl ?? this.ordersApiUrl,
+        PUBLIC_REST_BASE_URL: props.ordersApiPublicRestBaseUrl,
         GATEWAY_AUDIENCE: proof?.audience,
         GATEWAY_PRINCIPAL_IDS: proof && proof.principalIds.join(','),
         AZURE_CLIENT_ID: props.ordersApiIdentity.clientId,

@@ -129,6 +129,12 @@ const rules: { [rule: string]: RuleCase } = {
     good: ['20.1.2.3', '10.0.0.0/8', '2001:db8::/32', '2001:db8::1'],
     bad: ['any', '10.0.0.0/33', '256.1.1.1', '10.0.0.0/8/1', '2001:db8::/129', '010.0.0.1', ''],
   },
+  'public base URL (the Orders API refuses others at start-up)': {
+    prop: 'ordersApiPublicRestBaseUrl',
+    build: (url) => apps({ ordersApiPublicRestBaseUrl: url }),
+    good: ['https://apim-orders.azure-api.net/orders-api', 'https://apim-orders.azure-api.net/orders-api/', 'http://127.0.0.1:8000'],
+    bad: ['apim-orders.azure-api.net/orders-api', 'ftp://apim/orders-api', 'https://apim/orders-api?x=1', 'https://apim/orders-api#top', ''],
+  },
   'image reference': {
     prop: 'ordersApiImage',
     build: (image) => apps({ ordersApiImage: image }),

@@ -159,6 +159,7 @@ describe('apps', () => {
       ordersAdminObjectIds: ['adadadad-0000-4000-8000-000000000001', 'adadadad-0000-4000-8000-000000000002'],
       ordersSeedOwnerObjectId: 'a11cea11-0000-4000-8000-000000000001',
       ordersApiPublicBaseUrl: 'https://apim.example.net/orders-mcp',
+      ordersApiPublicRestBaseUrl: 'https://apim.example.net/orders-api',
       tableName: 'orders2',
     }).json, 'OrdersApi'));
     expect(env).toMatchObject({
@@ -168,6 +169,7 @@ describe('apps', () => {
       ORDERS_ADMIN_OIDS: 'adadadad-0000-4000-8000-000000000001,adadadad-0000-4000-8000-000000000002',
       ORDERS_SEED_OWNER_OID: 'a11cea11-0000-4000-8000-000000000001',
       PUBLIC_BASE_URL: 'https://apim.example.net/orders-mcp',
+      PUBLIC_REST_BASE_URL: 'https://apim.example.net/orders-api',
       ORDERS_TABLE_NAME: 'orders2',
     });
   });

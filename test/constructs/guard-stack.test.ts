@@ -104,6 +104,22 @@ describe('the rules see the library\'s own resources as they synthesize', () => 
     expect(() => Testing.synth(stack, true)).toThrow(new RegExp(rule));
     expect(stack.securityChecks.findings.map((f) => f.ruleId)).toContain(rule);
   });
+
+  // The /openai API's diagnostic is an azapi body (it exists only with the AI gateway on).
+  const aiGatewayBreaks: Array<[string, string, unknown]> = [
+    ['IPA-APIM1', 'body.properties.frontend.request.headers', ['traceparent', 'Authorization']],
+    ['IPA-APIM1', 'body.properties.backend.request.headers', ['X-Gateway-Authorization']],
+    ['IPA-APIM2', 'body.properties.backend.response.body.bytes', 8192],
+  ];
+  test.each(aiGatewayBreaks)('%s on the AI gateway\'s azapi diagnostic (%s)', (rule, path, value) => {
+    const stack = new IdentityPropagatingAgentStack(Testing.app(), 'test', { ...base, ...configurations['APIM options'] });
+    const diagnostics = stack.node.findAll().filter((c: any) => c.terraformResourceType === 'azapi_resource'
+      && /^Microsoft\.ApiManagement\/service\/apis\/diagnostics@/.test(Object.values<any>(c.toTerraform().resource.azapi_resource)[0].type)) as any[];
+    expect(diagnostics).toHaveLength(1);
+    diagnostics[0].addOverride(path, value);
+    expect(() => Testing.synth(stack, true)).toThrow(new RegExp(`${rule} azapi_resource\\.`));
+    expect(stack.securityChecks.findings.map((f) => [f.ruleId, f.path])).toEqual([[rule, diagnostics[0].node.path]]);
+  });
 });
 
 describe('the stack applies the rules by default', () => {

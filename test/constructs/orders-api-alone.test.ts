@@ -6,11 +6,8 @@ import { ImageRegistry, ServiceContainerApps, ServiceContainerAppsProps } from '
 // The Orders API without the Chat App: ServiceContainerApps without chatAppImage, ImageRegistry with chatApp false.
 const placement = testPlacement();
 const servicesDistDir = `${__dirname}/fixtures/services-dist`;
-// GUIDs where Azure expects them (the parts refuse anything else).
-const ORDERS_PRINCIPAL = '0d0d0d0d-0000-4000-8000-000000000001';
-const SPA = '5ba5ba5b-0000-4000-8000-000000000001';
-const orders = { id: '/uami/orders', principalId: ORDERS_PRINCIPAL, clientId: '0c0c0c0c-0000-4000-8000-000000000001' };
-const chat = { id: '/uami/chat', principalId: 'c4a7c4a7-0000-4000-8000-000000000002', clientId: '0c0c0c0c-0000-4000-8000-000000000002' };
+const orders = { id: '/uami/orders', principalId: 'orders-principal', clientId: 'orders-client' };
+const chat = { id: '/uami/chat', principalId: 'chat-principal', clientId: 'chat-client' };
 const ordersOnly: ServiceContainerAppsProps = {
   placement,
   environmentId: '/env/id',
@@ -18,7 +15,7 @@ const ordersOnly: ServiceContainerAppsProps = {
   ordersApiIdentity: orders,
   ordersApiImage: 'cr.azurecr.io/orders-api:aaa',
   registry: { loginServer: 'cr.azurecr.io', id: '/registries/cr' },
-  tenantId: '7e7e7e7e-0000-4000-8000-000000000001',
+  tenantId: '11111111-1111-1111-1111-111111111111',
   tablesEndpoint: 'https://st.table.core.windows.net/',
 };
 
@@ -32,27 +29,27 @@ describe('ServiceContainerApps without chatAppImage', () => {
   test('creates the Orders API only, with its AcrPull', () => {
     const { apps: a, json } = apps();
     expect(onlyResource(json, 'azurerm_container_app').name).toBe('ca-orders-orders-api');
-    expect(onlyResource(json, 'azurerm_role_assignment').principal_id).toBe(ORDERS_PRINCIPAL);
+    expect(onlyResource(json, 'azurerm_role_assignment').principal_id).toBe('orders-principal');
     expect(a.ordersApiAppId).toBeDefined();
     expect(a.chatAppAppId).toBeUndefined();
   });
 
   test('with chatAppImage and its settings both apps exist', () => {
-    const { apps: a, json } = apps({ chatAppImage: 'cr.azurecr.io/chat-app:bbb', chatAppIdentity: chat, spaClientId: SPA, foundryProjectEndpoint: 'https://f' });
+    const { apps: a, json } = apps({ chatAppImage: 'cr.azurecr.io/chat-app:bbb', chatAppIdentity: chat, spaClientId: '33333333-3333-3333-3333-333333333333', foundryProjectEndpoint: 'https://f' });
     expect(Object.values<any>(resourcesOf(json, 'azurerm_container_app')).map((x) => x.name).sort()).toEqual(['ca-orders-chat-app', 'ca-orders-orders-api']);
     expect(a.chatAppAppId).toBeDefined();
   });
 
   test('a Chat App setting without chatAppImage is refused, naming it', () => {
-    expect(() => apps({ spaClientId: SPA })).toThrow('ServiceContainerApps: chatAppImage is not set, so no Chat App is created and spaClientId has nothing to configure.');
+    expect(() => apps({ spaClientId: '33333333-3333-3333-3333-333333333333' })).toThrow('ServiceContainerApps: chatAppImage is not set, so no Chat App is created and spaClientId has nothing to configure.');
     expect(() => apps({ chatAppIdentity: chat })).toThrow(/chatAppIdentity has nothing to configure/);
     expect(() => apps({ agentName: 'a' })).toThrow(/agentName has nothing to configure/);
   });
 
   test('chatAppImage without what the Chat App needs is refused, naming it', () => {
-    expect(() => apps({ chatAppImage: 'i', chatAppIdentity: chat, spaClientId: SPA }))
+    expect(() => apps({ chatAppImage: 'i', chatAppIdentity: chat, spaClientId: '33333333-3333-3333-3333-333333333333' }))
       .toThrow('ServiceContainerApps: the Chat App (chatAppImage) needs foundryProjectEndpoint.');
-    expect(() => apps({ chatAppImage: 'i', spaClientId: SPA, foundryProjectEndpoint: 'https://f' })).toThrow(/needs chatAppIdentity/);
+    expect(() => apps({ chatAppImage: 'i', spaClientId: '33333333-3333-3333-3333-333333333333', foundryProjectEndpoint: 'https://f' })).toThrow(/needs chatAppIdentity/);
   });
 });
 

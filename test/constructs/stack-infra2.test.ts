@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { Aspects, Testing } from 'cdktf';
 import { describe, expect, test } from 'vitest';
 import { onlyResource, resolveIn, resourcesOf, synthJson, withoutMetadata } from './synth';
+import { findAll, parseXml } from './xml';
 import { IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps, McpAuthMode, SecurityChecks } from '../../src';
 
 // Foundry and API Management inside the whole stack: how they are wired to the other parts,
@@ -17,6 +18,42 @@ const envOf = (json: any, part: string) => {
   const app = Object.entries(resourcesOf(json, 'azurerm_container_app')).find(([id]) => id.includes(part))![1] as any;
   return Object.fromEntries(app.template.container[0].env.map((e: any) => [e.name, e.value ?? e.secret_name]));
 };
+/** RFC 9728 §3.1: a resource's metadata URL, the well-known segment between host and path (as the Orders API names it in a challenge). */
+const metadataUrlOf = (resource: string) => {
+  const url = new URL(resource);
+  return `${url.origin}/.well-known/oauth-protected-resource${url.pathname.replace(/\/+$/, '')}`;
+};
+/**
+ * The RFC 9728 document API Management answers at `url`: the GET operation whose API path and
+ * URL template make that path, its policy's body with the named values substituted; undefined
+ * when no operation serves it.
+ */
+function servedMetadata(json: any, gateway: string, url: string): any {
+  if (!url.startsWith(`${gateway}/`)) return undefined;
+  const path = url.slice(gateway.length);
+  const apis = resourcesOf(json, 'azurerm_api_management_api');
+  const apiOf = (op: any) => Object.entries(apis).find(([id]) => op.api_name === `\${azurerm_api_management_api.${id}.name}`)?.[1];
+  const served = Object.entries(resourcesOf(json, 'azurerm_api_management_api_operation'))
+    .find(([, op]: [string, any]) => op.method === 'GET' && apiOf(op) !== undefined && `/${apiOf(op).path}${op.url_template}` === path);
+  if (!served) return undefined;
+  const policy = (Object.values(resourcesOf(json, 'azurerm_api_management_api_operation_policy')) as any[])
+    .find((p) => p.operation_id === `\${azurerm_api_management_api_operation.${served[0]}.operation_id}`);
+  const values = Object.fromEntries((Object.values(resourcesOf(json, 'azurerm_api_management_named_value')) as any[]).map((v) => [v.name, v.value]));
+  const xml = String(policy.xml_content).replace(/\{\{([^{}]+)\}\}/g, (_, name: string) => values[name]);
+  return JSON.parse(findAll(parseXml(xml), 'inbound/return-response/set-body')[0].text);
+}
+/** The Orders API's challenges (REST and MCP) name metadata API Management serves, whose `resource` is the base each was derived from. */
+function expectChallengesServed(json: any, gateway: string) {
+  const orders = envOf(json, 'OrdersApi');
+  // REST: where APIM serves the imported REST API.
+  const restApi = (Object.values(resourcesOf(json, 'azurerm_api_management_api')) as any[]).find((a) => a.import !== undefined);
+  expect(orders.PUBLIC_REST_BASE_URL).toBe(`${gateway}/${restApi.path}`);
+  expect(servedMetadata(json, gateway, metadataUrlOf(orders.PUBLIC_REST_BASE_URL))?.resource).toBe(orders.PUBLIC_REST_BASE_URL);
+  const mcp = `${orders.PUBLIC_BASE_URL}/mcp`;
+  expect(servedMetadata(json, gateway, metadataUrlOf(mcp))?.resource).toBe(mcp);
+  // REST on the MCP base (without PUBLIC_REST_BASE_URL) would name a URL APIM does not serve.
+  expect(servedMetadata(json, gateway, metadataUrlOf(orders.PUBLIC_BASE_URL))).toBeUndefined();
+}
 const mcpConnection = (json: any) => (Object.values(resourcesOf(json, 'azapi_resource')) as any[]).find((r) => r.name === 'mcp-entra');
 const agent = (json: any) => onlyResource(json, 'azapi_data_plane_resource');
 
@@ -47,6 +84,16 @@ describe('default: API Management fronts the Orders API', () => {
       AGENT_NAME: 'orders-assistant',
     });
     expect(envOf(json, 'OrdersApi').PUBLIC_BASE_URL).toBe(`${GATEWAY}/orders-mcp`);
+    expect(envOf(json, 'OrdersApi').PUBLIC_REST_BASE_URL).toBe(`${GATEWAY}/orders-api`);
+  });
+
+  test('the Orders API\'s REST and MCP challenges name metadata API Management serves, with the matching resource', () => {
+    expectChallengesServed(json, GATEWAY);
+  });
+
+  test('containerApps.ordersApiPublicRestBaseUrl overrides the gateway\'s /orders-api', () => {
+    const own = synthJson(stack({ containerApps: { ordersApiPublicRestBaseUrl: 'https://api.contoso.com/orders' } }));
+    expect(envOf(own, 'OrdersApi')).toMatchObject({ PUBLIC_BASE_URL: `${GATEWAY}/orders-mcp`, PUBLIC_REST_BASE_URL: 'https://api.contoso.com/orders' });
   });
 
   test('APIM validates the same audiences, client ids and scopes as the Orders API', () => {
@@ -119,6 +166,8 @@ describe('switches', () => {
     expect(agent(json).body.definition.tools[0].server_url).toBe(mcpConnection(json).body.properties.target);
     expect((Object.values(resourcesOf(json, 'azapi_resource')) as any[]).find((r) => r.name === 'apim-gateway')).toBeUndefined();
     expect(`${envOf(json, 'OrdersApi').PUBLIC_BASE_URL}/mcp`).toBe(mcpConnection(json).body.properties.target);
+    // Without a gateway, REST and MCP share the app's own base.
+    expect(envOf(json, 'OrdersApi').PUBLIC_REST_BASE_URL).toBeUndefined();
     expect(json.output?.apim_gateway_url).toBeUndefined();
     expect(json.output?.mcp_endpoint.value).toBe(mcpConnection(json).body.properties.target);
   });
@@ -129,6 +178,7 @@ describe('switches', () => {
     expect(resourcesOf(json, 'azurerm_api_management')).toEqual({});
     expect(mcpConnection(json).body.properties.target).toBe('https://apim-shared.azure-api.net/orders-mcp/mcp');
     expect(envOf(json, 'OrdersApi').PUBLIC_BASE_URL).toBe('https://apim-shared.azure-api.net/orders-mcp');
+    expectChallengesServed(json, 'https://apim-shared.azure-api.net');
   });
 
   test('existing Foundry account and project: the Chat App and the agent use them', () => {

@@ -65,6 +65,8 @@ describe.skipIf(!ready && !process.env.CI)('verify behind API Management (stand-
   const verify = (o: StackOutputs) => runVerify({ outputs: o, tokenSource: userSource(chain, 'alice', { issued }), mcpTokenSource: ordersApiSource(chain, 'alice', { issued }), chatTimeoutMs: 20_000 });
   const statuses = (r: VerifyReport) => Object.fromEntries(r.results.map((x) => [x.id, x.status]));
   const result = (r: VerifyReport, id: string) => r.results.find((x) => x.id === id)!;
+  // The Orders API's public bases as the stack sets them behind the gateway.
+  const asDeployed = () => ({ PUBLIC_BASE_URL: `${gateway}/orders-mcp`, PUBLIC_REST_BASE_URL: `${gateway}/orders-api` });
 
   beforeAll(async () => {
     const port = await freePort();
@@ -73,8 +75,8 @@ describe.skipIf(!ready && !process.env.CI)('verify behind API Management (stand-
     const app = gatewayStandIn(gateway, () => chain.urls.ordersApi, () => chain.oidc.issuer, scopes);
     server = await new Promise<ServerType>((ok) => { const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port }, () => ok(s)); });
     dirs.push(mkdtempSync(join(tmpdir(), 'verify-gw-')));
-    // As deployed: the Orders API names the gateway in its metadata, and the agent calls the gateway.
-    overrides['orders-api'] = { PUBLIC_BASE_URL: `${gateway}/orders-mcp` };
+    // As deployed: the Orders API names the gateway in its metadata (MCP and REST bases), and the agent calls the gateway.
+    overrides['orders-api'] = asDeployed();
     chain = await startLocalChain({ stateDir: dirs[0], onServiceLine: () => undefined, serviceEnvOverrides: overrides, agentMcpUrl: `${gateway}/orders-mcp/mcp` });
     setDefaultCACertificates([...getCACertificates('default'), readFileSync(chain.oidc.caCertPath, 'utf8')]);
   }, 60_000);
@@ -109,12 +111,28 @@ describe.skipIf(!ready && !process.env.CI)('verify behind API Management (stand-
     // Through the gateway too, the user's own token is refused and the Orders API token is served.
     expect(result(report, 'mcp.user-token-refused').hop).toBe('API Management');
     expect(result(report, 'mcp.tools-list').detail).toContain('list-orders');
-    // As the stack is built, the Orders API's own REST challenge names <gateway>/.well-known/oauth-protected-resource/orders-mcp,
-    // which no gateway operation serves: verify reports it (and the report names it as an open gap).
+    // The Orders API's own REST challenge names the gateway's /orders-api metadata (PUBLIC_REST_BASE_URL), which it serves.
     const rest = result(report, 'challenge.orders-api-rest');
-    expect(rest.status).toBe('fail');
-    expect(rest.detail).toContain(`the challenge names ${gateway}/.well-known/oauth-protected-resource/orders-mcp, which answers 404`);
-    expect(report.firstFailure?.id).toBe('challenge.orders-api-rest');
+    expect([rest.status, rest.detail]).toEqual(['pass', `401 names ${gateway}/.well-known/oauth-protected-resource/orders-api (resource ${gateway}/orders-api)`]);
+    expect(result(report, 'metadata.orders-api').detail).toContain(`resources ${gateway}/orders-api and ${gateway}/orders-mcp/mcp`);
+    expect(report.firstFailure).toBeUndefined();
+  }, 60_000);
+
+  it('without PUBLIC_REST_BASE_URL (REST on the MCP base): the Orders API\'s REST challenge names a URL the gateway does not serve', async () => {
+    overrides['orders-api'] = { PUBLIC_BASE_URL: `${gateway}/orders-mcp` };
+    await chain.startService('orders-api');
+    try {
+      const report = await verify(outputs(false));
+      const rest = result(report, 'challenge.orders-api-rest');
+      expect(rest.status).toBe('fail');
+      expect(rest.detail).toContain(`the challenge names ${gateway}/.well-known/oauth-protected-resource/orders-mcp, which answers 404`);
+      expect(rest.hint).toContain(`PUBLIC_REST_BASE_URL, which must be ${gateway}/orders-api`);
+      const own = result(report, 'metadata.orders-api');
+      expect([own.status, own.detail]).toEqual(['fail', expect.stringContaining(`resource is "${gateway}/orders-mcp", expected ${gateway}/orders-api`)]);
+    } finally {
+      overrides['orders-api'] = asDeployed();
+      await chain.startService('orders-api');
+    }
   }, 60_000);
 
   it('gateway proof in the outputs but not enforced: fails, the Orders API served a direct call with the Orders API token', async () => {
@@ -137,7 +155,7 @@ describe.skipIf(!ready && !process.env.CI)('verify behind API Management (stand-
       expect(mcp.hint).toContain('API Management did not attach its gateway token');
       expect(result(report, 'chat.round-trip').status).toBe('warn');
     } finally {
-      overrides['orders-api'] = { PUBLIC_BASE_URL: `${gateway}/orders-mcp` };
+      overrides['orders-api'] = asDeployed();
       await chain.startService('orders-api');
     }
     expect(issued.length).toBeGreaterThan(0);
