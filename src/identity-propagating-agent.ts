@@ -109,6 +109,12 @@ export interface IdentityPropagatingAgentProps {
    */
   readonly gateway?: GatewayOptions;
   /**
+   * Prefix of the stack outputs' names (`chat_app_url`, `mcp_endpoint`, ...), which `verify` reads.
+   * Set it to place two systems in one stack.
+   * @default '' - the outputs have their plain names wherever the construct is placed
+   */
+  readonly outputPrefix?: string;
+  /**
    * The project's security rules, checked at synth (see README "Security rules"). When a
    * {@link SecurityChecks} aspect is already applied to an enclosing scope, that one is used.
    * @default - applied to this construct's resources; error findings fail synth
@@ -386,43 +392,55 @@ export class IdentityPropagatingAgent extends Construct {
     });
 
     // Outputs of DESIGN section 5 (no secrets).
-    new TerraformOutput(this, 'chat_app_url', { value: this.chatAppUrl, description: 'The Chat App: sign in and chat here.' });
-    new TerraformOutput(this, 'spa_client_id', { value: this.spaClientId, description: 'Client id of the SPA app registration.' });
-    new TerraformOutput(this, 'orders_api_url', { value: this.ordersApiUrl, description: 'The Orders API (validates every token itself).' });
-    new TerraformOutput(this, 'mcp_endpoint', { value: this.mcpUrl, description: 'The MCP endpoint the agent calls.' });
-    if (this.gateway) {
-      new TerraformOutput(this, 'apim_gateway_url', { value: this.gateway.gatewayUrl, description: 'API Management gateway URL.' });
+    // Fixed names (not path-derived ids), so verify and scripts find them in any stack.
+    const prefix = props.outputPrefix ?? '';
+    if (prefix !== '' && !/^[A-Za-z][A-Za-z0-9_]*$/.test(prefix)) {
+      throw new Error(`${owner}: outputPrefix "${prefix}" is invalid: letters, digits and underscores, starting with a letter.`);
     }
-    new TerraformOutput(this, 'foundry_project_endpoint', { value: this.projectEndpoint, description: 'Foundry project endpoint (FOUNDRY_PROJECT_ENDPOINT).' });
-    new TerraformOutput(this, 'agent_name', { value: this.agentName, description: 'Name of the Foundry agent.' });
+    output(this, prefix, 'chat_app_url', { value: this.chatAppUrl, description: 'The Chat App: sign in and chat here.' });
+    output(this, prefix, 'spa_client_id', { value: this.spaClientId, description: 'Client id of the SPA app registration.' });
+    output(this, prefix, 'orders_api_url', { value: this.ordersApiUrl, description: 'The Orders API (validates every token itself).' });
+    output(this, prefix, 'mcp_endpoint', { value: this.mcpUrl, description: 'The MCP endpoint the agent calls.' });
+    if (this.gateway) {
+      output(this, prefix, 'apim_gateway_url', { value: this.gateway.gatewayUrl, description: 'API Management gateway URL.' });
+    }
+    output(this, prefix, 'foundry_project_endpoint', { value: this.projectEndpoint, description: 'Foundry project endpoint (FOUNDRY_PROJECT_ENDPOINT).' });
+    output(this, prefix, 'agent_name', { value: this.agentName, description: 'Name of the Foundry agent.' });
     // What `verify` reads to check each hop against what the stack configured (lib-services/verify/outputs.ts).
-    new TerraformOutput(this, 'tenant_id', { value: this.tenantId, description: 'Entra tenant of the users (tid of every token).' });
-    new TerraformOutput(this, 'authority', { value: this.apps.chatAppAuthority, description: 'The authority the SPA signs in against.' });
-    new TerraformOutput(this, 'spa_scopes', { value: this.apps.spaScopes, description: 'The scopes the SPA asks for (the Chat App\'s AUTH_SCOPES).' });
-    new TerraformOutput(this, 'chat_app_audiences', { value: this.apps.chatAppAudiences, description: 'Audiences the Chat App accepts in the user\'s token.' });
-    new TerraformOutput(this, 'chat_app_required_scopes', {
+    output(this, prefix, 'tenant_id', { value: this.tenantId, description: 'Entra tenant of the users (tid of every token).' });
+    output(this, prefix, 'authority', { value: this.apps.chatAppAuthority, description: 'The authority the SPA signs in against.' });
+    output(this, prefix, 'spa_scopes', { value: this.apps.spaScopes, description: 'The scopes the SPA asks for (the Chat App\'s AUTH_SCOPES).' });
+    output(this, prefix, 'chat_app_audiences', { value: this.apps.chatAppAudiences, description: 'Audiences the Chat App accepts in the user\'s token.' });
+    output(this, prefix, 'chat_app_required_scopes', {
       // The Chat App requires no scope of its own (no AUTH_REQUIRED_SCOPES): its audience and the SPA as client decide.
       value: [],
       description: 'Scopes of which the Chat App requires one in the user\'s token (none).',
     });
-    new TerraformOutput(this, 'mcp_auth_mode', {
+    output(this, prefix, 'mcp_auth_mode', {
       value: this.mcpAuth === McpAuthMode.AUDIENCE_BOUND ? 'audience-bound' : 'foundry-audience',
       description: 'Which token the MCP hop carries: audience-bound (the Orders API\'s own) or foundry-audience (the original\'s).',
     });
-    new TerraformOutput(this, 'mcp_audiences', { value: this.apps.ordersApiAudiences, description: 'Audiences API Management and the Orders API accept at the MCP hop.' });
-    new TerraformOutput(this, 'mcp_allowed_client_ids', {
+    output(this, prefix, 'mcp_audiences', { value: this.apps.ordersApiAudiences, description: 'Audiences API Management and the Orders API accept at the MCP hop.' });
+    output(this, prefix, 'mcp_allowed_client_ids', {
       value: apps.ordersApiAllowedClientIds ?? [],
       description: 'Clients (azp/appid) the MCP endpoint accepts; empty: any client of the tenant.',
     });
-    new TerraformOutput(this, 'orders_api_scopes', { value: this.apps.ordersApiScopesSupported, description: 'The Orders API\'s scopes_supported (RFC 9728), qualified.' });
-    new TerraformOutput(this, 'orders_api_gateway_proof', {
+    output(this, prefix, 'orders_api_scopes', { value: this.apps.ordersApiScopesSupported, description: 'The Orders API\'s scopes_supported (RFC 9728), qualified.' });
+    output(this, prefix, 'orders_api_gateway_proof', {
       value: this.gateway?.gatewayProofAudience !== undefined,
       description: 'Whether the Orders API refuses requests that did not come through API Management.',
     });
-    new TerraformOutput(this, 'mcp_connection_name', { value: this.foundry.mcpConnectionName, description: 'The Foundry MCP connection the agent\'s tool uses.' });
+    output(this, prefix, 'mcp_connection_name', { value: this.foundry.mcpConnectionName, description: 'The Foundry MCP connection the agent\'s tool uses.' });
   }
 }
 
+
+/** A stack output whose name is fixed (prefix + name) wherever the construct sits. */
+function output(scope: Construct, prefix: string, name: string, config: { value: unknown; description: string; sensitive?: boolean }): TerraformOutput {
+  const out = new TerraformOutput(scope, name, config);
+  out.overrideLogicalId(`${prefix}${name}`);
+  return out;
+}
 
 /** The providers the system's resources need, by Terraform type, with what to configure. */
 const REQUIRED_PROVIDERS: Array<[string, string]> = [
