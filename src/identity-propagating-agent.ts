@@ -436,7 +436,7 @@ export class IdentityPropagatingAgent extends Construct {
 
 
 /** A stack output whose name is fixed (prefix + name) wherever the construct sits. */
-function output(scope: Construct, prefix: string, name: string, config: { value: unknown; description: string; sensitive?: boolean }): TerraformOutput {
+function output(scope: Construct, prefix: string, name: string, config: { value: unknown; description: string }): TerraformOutput {
   const out = new TerraformOutput(scope, name, config);
   out.overrideLogicalId(`${prefix}${name}`);
   return out;
