@@ -16,7 +16,7 @@ export function projectCompileCacheDir(from: string = __filename): string | unde
   } catch {
     return undefined;
   }
-  const temp = realpathSync(tmpdir());
+  const temp = realpathOr(tmpdir());
   if (modules === temp || modules.startsWith(temp + sep)) return undefined;
   return join(modules, '.cache', 'cdktf-identity-propagating-agent', 'compile-cache');
 }
@@ -30,6 +30,15 @@ export function projectCompileCacheDir(from: string = __filename): string | unde
  * is kept. Never throws: a folder that cannot be written just means no cache.
  */
 export function enableProjectCompileCache(directory: string | undefined = projectCompileCacheDir()): string | undefined {
-  if (directory === undefined) return undefined;
+  // Guarded: the package is loaded on runtimes without the API too (jsii kernels, older Node).
+  if (directory === undefined || typeof enableCompileCache !== 'function') return undefined;
   return enableCompileCache(directory).directory;
+}
+
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
