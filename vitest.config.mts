@@ -13,5 +13,8 @@ export default defineConfig({
     // 2-core machines: a few forks, each test file isolated in its own process.
     pool: 'forks',
     maxWorkers: 2,
+    // The library turns on Node's compile cache in the project's node_modules/.cache; a test run
+    // writes nothing outside its own temp folders (the compile-cache test enables it in one).
+    env: { NODE_DISABLE_COMPILE_CACHE: '1' },
   },
 });

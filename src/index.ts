@@ -1,3 +1,7 @@
+// First (imports run in order, before this module's body): the modules loaded after it are
+// compiled through the project's compile cache.
+import './internal/compile-cache-on';
+
 export * from './identity-propagating-agent';
 export * from './stack';
 export * from './placement';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readFileSync, writevSync } from 'node:fs';
 
 /** Fixed metadata: the archive depends on file names and contents only. */
 const MTIME = 946684800; // 2000-01-01T00:00:00Z (some tools warn about 0)
@@ -123,9 +123,23 @@ export function contextArchive(root: string, listed: readonly Entry[] = entries(
   return { sha256: hash.digest('hex'), size, parts };
 }
 
-/** The archive as one buffer (to write it). */
+/** The archive as one buffer. */
 export function archiveBytes(archive: ContextArchive): Buffer {
   return Buffer.concat(archive.parts as Buffer[], archive.size);
+}
+
+/**
+ * Writes the archive to a new file (`wx`: never over an existing one) with `mode`, straight
+ * from its parts: no 7 MB joined copy first.
+ */
+export function writeArchive(path: string, archive: ContextArchive, mode: number): void {
+  const fd = openSync(path, 'wx', mode);
+  try {
+    const written = writevSync(fd, archive.parts as Buffer[]);
+    if (written !== archive.size) throw new Error(`build context: wrote ${written} of ${archive.size} bytes to ${path}`);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** In this process only: the archive of a folder, while its files' names, sizes and mtimes are unchanged. */

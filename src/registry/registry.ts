@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContainerRegistry } from '@cdktf/provider-azurerm/lib/container-registry';
 import { ContainerRegistryTask } from '@cdktf/provider-azurerm/lib/container-registry-task';
@@ -12,7 +12,7 @@ import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container'
 import { Construct } from 'constructs';
 import { checkImageValues } from '../internal/azure-values';
 import { alphanumericName } from '../internal/naming';
-import { archiveBytes, cachedContextArchive, ContextArchive } from '../internal/tar';
+import { cachedContextArchive, ContextArchive, writeArchive } from '../internal/tar';
 import { App, Fn, TerraformStack, Token } from '../internal/tf';
 import { rejectTogether } from '../internal/validation';
 import { Placement } from '../placement';
@@ -315,7 +315,7 @@ function stage(stackDir: string, service: Service, archive: ContextArchive, tag:
     if (name.startsWith(`${service}-`)) rmSync(join(dir, name), { recursive: true, force: true });
   }
   const temporary = join(dir, `${service}-${process.pid}.tmp`);
-  writeFileSync(temporary, archiveBytes(archive), { mode: 0o600, flag: 'wx' });
+  writeArchive(temporary, archive, 0o600);
   renameSync(temporary, join(stackDir, relative));
   return relative;
 }
