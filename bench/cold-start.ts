@@ -2,6 +2,19 @@
 // /health, against spawn to exit of `node -e 0`.
 import { spawn } from 'node:child_process';
 
+/**
+ * A server that loads what any Hono service on Node loads before its own code runs (node:http and
+ * node:http2 as @hono/node-server imports them, the fetch classes it reads at import, WebCrypto for
+ * jose) and answers 200 from a bare handler: the floor a service bundle's cold start is held to.
+ */
+export function builtinsFloorArgs(port: number): string[] {
+  return ['--input-type=module', '-e', [
+    "import { createServer } from 'node:http'; import 'node:http2'; import { webcrypto } from 'node:crypto';",
+    'void globalThis.Response; void webcrypto.subtle;',
+    `createServer((q, s) => s.end('ok')).listen(${port}, '127.0.0.1', () => console.log('listening'));`,
+  ].join(' ')];
+}
+
 export interface Started { ms: number; child: ReturnType<typeof spawn>; exited: Promise<unknown> }
 
 /**
