@@ -42,10 +42,17 @@ const server = serve({ fetch: app.fetch, port: settings.port, hostname: process.
   logger.info('chat-app listening', { port: info.port, agent: settings.agentName, foundry: settings.foundryProjectEndpoint });
 });
 
+// Every exit writes out the buffered log lines first.
+const exit = () => {
+  logger.flush();
+  process.exit(0);
+};
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
-    server.close(() => process.exit(0));
+    logger.info('shutting down', { signal });
+    server.close(exit);
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
     // Streams may hold connections open; do not wait for them past a few seconds.
-    setTimeout(() => process.exit(0), 5000).unref();
+    setTimeout(exit, 5000).unref();
   });
 }

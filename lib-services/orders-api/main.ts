@@ -44,12 +44,17 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info('shutting down', { signal });
     // Stop accepting, let in-flight requests finish, then close the store.
-    const force = setTimeout(() => process.exit(1), 10_000);
+    // Every exit writes out the buffered log lines first.
+    const exit = (code: number) => {
+      logger.flush();
+      process.exit(code);
+    };
+    const force = setTimeout(() => exit(1), 10_000);
     force.unref();
     server.close(() => {
       void store.close().finally(() => {
         logger.info('stopped');
-        process.exit(0);
+        exit(0);
       });
     });
     if ('closeIdleConnections' in server) server.closeIdleConnections();

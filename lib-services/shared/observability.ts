@@ -1,7 +1,14 @@
-/** JSON logs with request ids and W3C trace context, shared by both services. */
-import { randomBytes, randomUUID } from 'node:crypto';
+/**
+ * JSON logs with request ids and W3C trace context, shared by both services.
+ *
+ * Lines go through pino to a sonic-boom destination that writes asynchronously, batching what
+ * accumulates meanwhile (no worker thread: pino's transports are not used, and the bundle replaces
+ * them with a stub), so the per-request access line costs a string build, not a synchronous write.
+ */
+import { randomFillSync, randomUUID } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { createMiddleware } from 'hono/factory';
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, unknown>;
@@ -11,19 +18,64 @@ export interface Logger {
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
+  /** Writes out what is buffered, synchronously (graceful shutdown, before exit). */
+  flush(): void;
 }
 
-/** One JSON object per line to `write` (default stdout). Callers pass fields, never headers or bodies. */
-export function createLogger(service: string, write: (line: string) => void = (l) => process.stdout.write(l)): Logger {
-  const log = (level: LogLevel, msg: string, fields: LogFields = {}) => {
-    write(`${JSON.stringify({ time: new Date().toISOString(), level, service, msg, ...fields })}\n`);
-  };
+/**
+ * Keys that are removed wherever they appear at the top level or one level down: callers pass
+ * fields, never headers, bodies or tokens, and this holds even when one passes a principal or a
+ * header bag by mistake.
+ */
+export const REDACTED_KEYS = ['token', 'authorization', 'headers', 'cookie', 'body'];
+
+/**
+ * One JSON object per line, `{level, time, service, msg, ...fields}` (level as its name, time in
+ * ISO 8601); undefined fields are left out. Without `write`: standard output through an asynchronous buffered destination;
+ * with it (tests), each line is handed to `write` synchronously.
+ */
+export function createLogger(service: string, write?: (line: string) => void): Logger {
+  const destination: DestinationStream & { flushSync?: () => void } = write
+    ? { write }
+    // No minimum length: an idle service's line goes out at once; under load, lines written while
+    // one write is in flight go out together in the next.
+    : pino.destination({ fd: 1, sync: false });
+  const logger: PinoLogger<never, boolean> = pino({
+    level: 'debug',
+    base: { service },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    redact: { paths: [...REDACTED_KEYS, ...REDACTED_KEYS.map((k) => `*.${k}`)], remove: true },
+  }, destination);
+  // `msg` as the first field (pino would append it last): lines keep the order they always had.
+  const log = (level: LogLevel, msg: string, fields?: LogFields) => logger[level]({ msg, ...fields });
   return {
     log,
     info: (m, f) => log('info', m, f),
     warn: (m, f) => log('warn', m, f),
     error: (m, f) => log('error', m, f),
+    flush: () => {
+      try {
+        destination.flushSync?.();
+      } catch {
+        // Standard output closed under us: nothing left to save.
+      }
+    },
   };
+}
+
+/** Random hex from a pooled buffer: one getrandom per 4 KiB instead of one per id (ids are per request). */
+const randomPool = Buffer.allocUnsafe(4096);
+let randomOffset = randomPool.length;
+function randomHex(bytes: number): string {
+  if (randomOffset + bytes > randomPool.length) {
+    randomFillSync(randomPool);
+    randomOffset = 0;
+  }
+  const hex = randomPool.toString('hex', randomOffset, randomOffset + bytes);
+  randomOffset += bytes;
+  // An all-zero id is invalid in W3C trace context; astronomically unlikely, but cheap to exclude.
+  return /^0+$/.test(hex) ? randomHex(bytes) : hex;
 }
 
 export interface RequestContextVariables {
@@ -52,10 +104,11 @@ export function requestContext(logger: Logger): MiddlewareHandler<{ Variables: R
   return createMiddleware<{ Variables: RequestContextVariables }>(async (c, next) => {
     const started = performance.now();
     const incoming = c.req.header('x-request-id');
+    // randomUUID draws from Node's entropy cache (disableEntropyCache stays false): no syscall per id.
     const requestId = incoming && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     const parent = parseTraceparent(c.req.header('traceparent'));
-    const traceId = parent?.traceId ?? randomBytes(16).toString('hex');
-    const spanId = randomBytes(8).toString('hex');
+    const traceId = parent?.traceId ?? randomHex(16);
+    const spanId = randomHex(8);
     c.set('requestId', requestId);
     c.set('traceId', traceId);
     c.set('spanId', spanId);
