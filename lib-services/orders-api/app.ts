@@ -83,14 +83,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const service = new OrderService(store, config.adminOids, logger);
   const app = new Hono<AppEnv>();
   const base = (c: Ctx) => publicBaseUrl(c, config.publicBaseUrl);
-  const ctxOf = (c: Ctx) => ({ requestId: c.var.requestId });
+  const ctxOf = (c: Ctx) => ({ requestId: c.get('requestId') });
 
   app.use(requestContext(logger));
 
   app.onError((err, c) => {
     if (err instanceof DomainError) return fail(c, err.status, err.code, err.message);
     // Never log request headers or bodies: only the error's own text.
-    logger.error('unhandled error', { request_id: c.var.requestId, error: err.name, reason: err.message });
+    logger.error('unhandled error', { request_id: c.get('requestId'), error: err.name, reason: err.message });
     return fail(c, 500, 'internal_error', 'An unexpected error occurred');
   });
   app.notFound((c) => fail(c, 404, 'not_found', `No route for ${c.req.method} ${c.req.path}`));
@@ -105,10 +105,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get('/.well-known/oauth-protected-resource', (c) => c.json(protectedResourceMetadata(base(c), config.auth)));
   app.get('/.well-known/oauth-protected-resource/mcp', (c) => c.json(protectedResourceMetadata(`${base(c)}/mcp`, config.auth)));
 
-  const limit = bodyLimit({
+  const limitBody = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: (c) => fail(c, 413, 'payload_too_large', `the body is larger than ${MAX_BODY_BYTES} bytes`),
   });
+  // GET and HEAD never have a body here (the Node adapter attaches none): skipping them keeps
+  // bodyLimit from asking for `c.req.raw.body`, which makes the adapter build a full Request.
+  const limit = createMiddleware<AppEnv>(async (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
   const restAuth = bearerAuth({
     verifier,
     requiredScopes: config.auth.requiredScopes,
@@ -125,28 +128,28 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Orders: authenticate first (401 before any body is read), then bound the body.
   const orders = new Hono<AppEnv>();
   orders.use(restAuth, gateway, limit);
-  orders.get('/', async (c) => c.json(await service.list(c.var.principal)));
+  orders.get('/', async (c) => c.json(await service.list(c.get('principal'))));
   orders.post('/', async (c) => {
     const input = await parseBody(c, (s) => s.CreateOrderRequest);
-    const { order, etag } = await service.create(c.var.principal, input, ctxOf(c));
+    const { order, etag } = await service.create(c.get('principal'), input, ctxOf(c));
     c.header('ETag', etag);
     c.header('Location', `/orders/${order.id}`);
     return c.json(order, 201);
   });
   orders.all('/', methodNotAllowed('GET, POST'));
   orders.get('/:id', async (c) => {
-    const { order, etag } = await service.get(c.var.principal, c.req.param('id'));
+    const { order, etag } = await service.get(c.get('principal'), c.req.param('id'));
     c.header('ETag', etag);
     return c.json(order);
   });
   orders.put('/:id', async (c) => {
     const patch = await parseBody(c, (s) => s.UpdateOrderRequest);
-    const { order, etag } = await service.update(c.var.principal, c.req.param('id'), patch, c.req.header('if-match'), ctxOf(c));
+    const { order, etag } = await service.update(c.get('principal'), c.req.param('id'), patch, c.req.header('if-match'), ctxOf(c));
     c.header('ETag', etag);
     return c.json(order);
   });
   orders.delete('/:id', async (c) => {
-    await service.delete(c.var.principal, c.req.param('id'), c.req.header('if-match'), ctxOf(c));
+    await service.delete(c.get('principal'), c.req.param('id'), c.req.header('if-match'), ctxOf(c));
     return c.body(null, 204);
   });
   orders.all('/:id', methodNotAllowed('GET, PUT, DELETE'));
@@ -154,7 +157,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   // MCP Streamable HTTP, stateless: a fresh server and transport per POST; GET/DELETE have no session to serve.
   app.use('/mcp', mcpAuth, gateway, limit);
-  app.post('/mcp', async (c) => (await loadMcp()).handleMcpRequest(c.req.raw, service, c.var.principal, ctxOf(c)));
+  app.post('/mcp', async (c) => (await loadMcp()).handleMcpRequest(c.req.raw, service, c.get('principal'), ctxOf(c)));
   app.all('/mcp', methodNotAllowed('POST'));
 
   return app;
@@ -186,7 +189,7 @@ function gatewayProof(deps: AppDeps) {
       if (!(err instanceof AuthError)) throw err;
       // The reason only: never the header's value.
       const reason = err.missing ? `${GATEWAY_HEADER}: Bearer <gateway token> is required` : `the gateway token is refused: ${err.message}`;
-      logger.warn('gateway proof refused', { request_id: c.var.requestId, reason });
+      logger.warn('gateway proof refused', { request_id: c.get('requestId'), reason });
       c.header('Cache-Control', 'no-store');
       return c.json({ error: 'gateway_required', message: `This API is served only through its API gateway; ${reason}.` }, 403);
     }
