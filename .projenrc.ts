@@ -43,7 +43,7 @@ const project = new cdktf.ConstructLibraryCdktf({
     '@modelcontextprotocol/client@^2.4.0',
     '@modelcontextprotocol/sdk@^1.32.0',
     'zod@^4.1.0',
-    'pino@^10.4.0',
+    'sonic-boom@^4.2.0',
     '@azure/identity@^4.14.0',
     '@azure/core-auth@^1.10.0',
     '@azure/data-tables@^13.3.0',

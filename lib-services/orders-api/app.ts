@@ -122,12 +122,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     requiredScopes: config.auth.requiredScopes,
     resourceMetadataUrl: (c) => protectedResourceMetadataUrl(`${base(c as Ctx)}/mcp`),
   });
-  // After the user's token (its 401/403 come first): the gateway's proof, when configured.
+  // After the user's token (its 401/403 come first): the gateway's proof, when configured
+  // (unconfigured, not even a pass-through step in the chain).
   const gateway = gatewayProof(deps);
 
   // Orders: authenticate first (401 before any body is read), then bound the body.
   const orders = new Hono<AppEnv>();
-  orders.use(restAuth, gateway, limit);
+  orders.use(restAuth);
+  if (gateway) orders.use(gateway);
+  orders.use(limit);
   orders.get('/', async (c) => c.json(await service.list(c.get('principal'))));
   orders.post('/', async (c) => {
     const input = await parseBody(c, (s) => s.CreateOrderRequest);
@@ -156,7 +159,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/orders', orders);
 
   // MCP Streamable HTTP, stateless: a fresh server and transport per POST; GET/DELETE have no session to serve.
-  app.use('/mcp', mcpAuth, gateway, limit);
+  app.use('/mcp', mcpAuth);
+  if (gateway) app.use('/mcp', gateway);
+  app.use('/mcp', limit);
   app.post('/mcp', async (c) => (await loadMcp()).handleMcpRequest(c.req.raw, service, c.get('principal'), ctxOf(c)));
   app.all('/mcp', methodNotAllowed('POST'));
 
@@ -167,12 +172,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
  * With GATEWAY_AUDIENCE and GATEWAY_PRINCIPAL_IDS: the request must also carry the gateway's own
  * app-only token in X-Gateway-Authorization (same issuers, keys and tenant as user tokens; its
  * own audience; `oid` one of the gateway identities; no `scp`), else 403 gateway_required.
- * Without them: passes every request through, exactly as before.
+ * Without them: undefined (no check, exactly as before).
  */
 function gatewayProof(deps: AppDeps) {
   const { config, verifier, logger } = deps;
   const settings = config.gateway;
-  if (settings === undefined) return createMiddleware<AppEnv>(async (_c, next) => next());
+  if (settings === undefined) return undefined;
   const verifyAppToken = verifier.verifyAppToken?.bind(verifier);
   if (verifyAppToken === undefined) {
     throw new Error('createApp: the gateway proof (config.gateway) needs a verifier with verifyAppToken, as createTokenVerifier returns');

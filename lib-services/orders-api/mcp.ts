@@ -117,7 +117,7 @@ function authInfoOf(principal: Principal, ctx: CallContext): CallAuthInfo {
   return { token, clientId, scopes, expiresAt, extra: { oid, call: { principal, ctx } } };
 }
 
-/** The current revision's leg: strict (2025 traffic never reaches it), one JSON answer per request. */
+/** The current revision's leg: strict (2025 traffic never reaches it); a JSON answer, as no tool sends notifications. */
 const modernHandlers = new WeakMap<OrderService, McpHttpHandler>();
 function modernHandler(service: OrderService): McpHttpHandler {
   let handler = modernHandlers.get(service);
@@ -125,7 +125,7 @@ function modernHandler(service: OrderService): McpHttpHandler {
     handler = createMcpHandler(({ authInfo }) => {
       const { principal, ctx } = (authInfo as CallAuthInfo).extra.call;
       return createMcpServer(service, principal, ctx, API_VERSION);
-    }, { legacy: 'reject', responseMode: 'json' });
+    }, { legacy: 'reject' });
     modernHandlers.set(service, handler);
   }
   return handler;

@@ -1,5 +1,5 @@
 /** Bearer token verification against Entra ID (or any OpenID issuer) with jose. */
-import { decodeProtectedHeader, importJWK, jwtVerify, errors as joseErrors, type JWK, type JWTPayload } from 'jose';
+import { importJWK, jwtVerify, errors as joseErrors, type JWK, type JWTPayload } from 'jose';
 import type { AuthSettings } from './config.js';
 
 export interface Principal {
@@ -262,24 +262,17 @@ export function createTokenVerifier(
 
   /** Shape, algorithm, key, signature, issuer, audience, lifetime and tenant: the checks both modes share. */
   async function verifySigned(token: string, audiences: string[]): Promise<JWTPayload> {
-    let header;
-    try {
-      header = decodeProtectedHeader(token);
-    } catch {
-      throw new AuthError('invalid_token', 'the token is malformed');
-    }
-    if (typeof header.alg !== 'string' || !ACCEPTED_ALGORITHMS.includes(header.alg)) {
-      throw new AuthError('invalid_token', 'the token algorithm is not accepted');
-    }
-    if (typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > 256) {
-      throw new AuthError('invalid_token', 'the token names no signing key');
-    }
-    const alg = header.alg;
-    const key = await keys.key(header.kid, alg);
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, key, {
-        algorithms: [alg],
+      // The key comes from a resolver, so jose parses the protected header once (for us and for itself).
+      ({ payload } = await jwtVerify(token, (header) => {
+        // jose has already refused any alg outside ACCEPTED_ALGORITHMS (JOSEAlgNotAllowed).
+        if (typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > 256) {
+          throw new AuthError('invalid_token', 'the token names no signing key');
+        }
+        return keys.key(header.kid, header.alg);
+      }, {
+        algorithms: ACCEPTED_ALGORITHMS,
         issuer: settings.issuers,
         audience: audiences,
         clockTolerance: settings.clockToleranceSec,
@@ -287,6 +280,7 @@ export function createTokenVerifier(
         currentDate: new Date(now()),
       }));
     } catch (err) {
+      if (err instanceof AuthError || err instanceof AuthUnavailableError) throw err;
       throw new AuthError('invalid_token', joseMessage(err));
     }
     if (settings.tenantId && payload.tid !== settings.tenantId) {
