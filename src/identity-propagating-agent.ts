@@ -8,6 +8,7 @@ import { EntraOptions, SpaRegistration } from './entra/spa';
 import { Foundry, FoundryOptions } from './foundry/foundry';
 import { Gateway, GatewayOptions } from './gateway/gateway';
 import { SecurityChecks, SecurityChecksProps } from './guard/security-checks';
+import { checkAgentValues } from './internal/azure-values';
 import { derivedUniqueSuffix, validateBaseName, validateUniqueSuffix } from './internal/naming';
 import { Aspects, TerraformOutput, TerraformProvider, TerraformStack } from './internal/tf';
 import { rejectTogether } from './internal/validation';
@@ -95,7 +96,7 @@ export interface IdentityPropagatingAgentProps {
   readonly foundry?: FoundryOptions;
   /**
    * API Management in front of the Orders API (`enabled: false` for none).
-   * @default - a new BasicV2 service with `/orders-mcp`, `/orders-api`, the RFC 9728 metadata and `/openai`
+   * @default - a new BasicV2 service with `/orders-mcp`, `/orders-api` and the RFC 9728 metadata (`/openai` is opt-in: `aiGateway`)
    */
   readonly gateway?: GatewayOptions;
   /**
@@ -178,6 +179,7 @@ export class IdentityPropagatingAgent extends Construct {
     requireProviders(this);
     validateBaseName(owner, props.baseName);
     if (props.uniqueSuffix !== undefined) validateUniqueSuffix(owner, props.uniqueSuffix);
+    checkAgentValues(owner, props);
     rejectTogether(owner, { resourceGroupName: props.resourceGroupName, existingResourceGroupName: props.existingResourceGroupName },
       'name a new resource group or an existing one, not both.');
     const { enabled: gatewayEnabled, ...gatewayOptions } = props.gateway ?? {};
@@ -297,7 +299,10 @@ export class IdentityPropagatingAgent extends Construct {
         openAiEndpoint: this.foundry.openAiEndpoint,
         cognitiveAccountId: this.foundry.accountId,
       });
-      this.foundry.connectApiManagement({ gatewayUrl: this.gateway.gatewayUrl, apiManagementId: this.gateway.apiManagementId });
+      // Only with the opt-in AI gateway: a connection nothing uses would look like a model route.
+      if (this.gateway.aiGatewayUrl !== undefined) {
+        this.foundry.connectApiManagement({ gatewayUrl: this.gateway.gatewayUrl, apiManagementId: this.gateway.apiManagementId });
+      }
     }
 
     this.apps = new ServiceContainerApps(this, 'ContainerApps', {

@@ -3,6 +3,7 @@
 // managed identity. Every failure becomes an AgentError with a status the Chat App can
 // answer with as is, and a message safe to show (no upstream body, no token).
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/core-auth';
+import { toolCallFrom, type ToolCallSummary } from './receipts.js';
 import { readSseEvents } from './sse.js';
 
 /** The audience of the tokens the agent service accepts. */
@@ -19,6 +20,8 @@ export interface AgentAnswer {
   response_id: string;
   text: string;
   approvals: Approval[];
+  /** One per MCP call of this answer, with the identity receipt when the agent service passed it on. */
+  tool_calls: ToolCallSummary[];
 }
 
 export interface ApprovalDecision {
@@ -265,6 +268,7 @@ async function readStream(response: Response, onText?: (text: string) => void | 
   let streamedText = '';
   let messages = 0;
   const approvals = new Map<string, Approval>();
+  const toolCalls = new Map<string, ToolCallSummary>();
   const emit = async (text: string) => {
     streamedText += text;
     if (onText) await onText(text);
@@ -292,16 +296,23 @@ async function readStream(response: Response, onText?: (text: string) => void | 
       case 'response.output_item.done': {
         const approval = isRecord(payload.item) ? approvalFrom(payload.item) : undefined;
         if (approval) approvals.set(approval.id, approval);
+        const call = isRecord(payload.item) ? toolCallFrom(payload.item) : undefined;
+        if (call) toolCalls.set(itemKey(payload.item as Record<string, unknown>, payload.output_index), call);
         break;
       }
       case 'response.completed':
       case 'response.incomplete': {
         const final = responseObject ? answerFrom(responseObject) : undefined;
         for (const approval of final?.approvals ?? []) approvals.set(approval.id, approval);
+        // The final object's items are complete: they replace what the events said.
+        (Array.isArray(responseObject?.output) ? responseObject.output : []).forEach((item: unknown, index: number) => {
+          const call = isRecord(item) ? toolCallFrom(item) : undefined;
+          if (call) toolCalls.set(itemKey(item as Record<string, unknown>, index), call);
+        });
         // A service that sends the text only in the final object still gets it relayed.
         if (!streamedText && final?.text) await emit(final.text);
         if (!responseId) throw asAgentError(undefined);
-        return { response_id: responseId, text: streamedText, approvals: [...approvals.values()] };
+        return { response_id: responseId, text: streamedText, approvals: [...approvals.values()], tool_calls: [...toolCalls.values()] };
       }
       case 'response.failed':
         throw runFailed(responseObject);
@@ -318,8 +329,11 @@ async function readStream(response: Response, onText?: (text: string) => void | 
 export function answerFrom(response: Record<string, unknown>): AgentAnswer {
   const texts: string[] = [];
   const approvals: Approval[] = [];
+  const toolCalls: ToolCallSummary[] = [];
   for (const item of Array.isArray(response.output) ? response.output : []) {
     if (!isRecord(item)) continue;
+    const call = toolCallFrom(item);
+    if (call) toolCalls.push(call);
     if (item.type === 'message' && Array.isArray(item.content)) {
       const text = item.content
         .filter((part): part is Record<string, unknown> => isRecord(part) && typeof part.text === 'string')
@@ -333,7 +347,12 @@ export function answerFrom(response: Record<string, unknown>): AgentAnswer {
   let text = texts.join('\n\n');
   if (!text && typeof response.output_text === 'string') text = response.output_text;
   if (typeof response.id !== 'string' || !response.id) throw asAgentError(undefined);
-  return { response_id: response.id, text, approvals };
+  return { response_id: response.id, text, approvals, tool_calls: toolCalls };
+}
+
+/** Items are matched by id; an item without one by its position. */
+function itemKey(item: Record<string, unknown>, index: unknown): string {
+  return typeof item.id === 'string' && item.id ? `id:${item.id}` : `at:${String(index)}`;
 }
 
 function approvalFrom(item: Record<string, unknown>): Approval | undefined {

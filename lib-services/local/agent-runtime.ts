@@ -1,12 +1,16 @@
 // The local stand-in for a Foundry prompt agent: the Responses API subset the Chat App uses,
-// at the path Foundry serves it. It validates nothing beyond requiring a bearer token: it hands
-// that very token to the Orders API's MCP endpoint, which validates it (UserEntraToken passthrough).
+// at the path Foundry serves it. It validates nothing beyond requiring a bearer token. With a
+// token exchange (the default chain), it trades that token for one for the Orders API's own
+// audience, for the same user, and calls the Orders API only with that (what Foundry's
+// UserEntraToken connection does); without one, it hands the caller's token on as is (the
+// original's mode). The Orders API validates whichever token arrives.
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import { decodeJwt } from 'jose';
 import { mcpToolSession, type ToolSession } from './agent/mcp-tools';
 import { intentRouter } from './agent/router';
+import type { TokenExchanger } from './agent/token-exchange';
 import {
   APPROVAL_REQUIRED, SYSTEM_PROMPT, toolMessage,
   type ChatMessage, type Reasoner, type ToolCall, type ToolOutcome,
@@ -30,7 +34,24 @@ export interface AgentRuntimeDeps {
   log?: (entry: Record<string, unknown>) => void;
   /** Tool session factory (tests may wrap it); default is the MCP client. */
   toolSession?: (mcpUrl: string, bearer: string, requestId: string) => ToolSession;
+  /**
+   * Obtains, for the caller, a token for the Orders API (RFC 8693 token exchange); the runtime
+   * then sends only that token. Unset: the caller's own token is passed on.
+   */
+  tokenExchange?: TokenExchanger;
+  /**
+   * Object ids that may use the agent, as Foundry's role on the project decides; others get
+   * Foundry's 403 PermissionDenied. @default anyone with a bearer token
+   */
+  allowedCallerOids?: string[];
+  /** The MCP project connection the tool names (`project_connection_id`). @default LOCAL_MCP_CONNECTION */
+  connectionName?: string;
 }
+
+/** The connection name the local agent's tool names, as the stack's default (`foundry.mcpConnectionName`). */
+export const LOCAL_MCP_CONNECTION = 'mcp-entra';
+export const AGENTS_PATH = '/api/projects/local/agents';
+const AGENT_CREATED_AT = Math.floor(Date.now() / 1000);
 
 interface StoredResponse {
   owner: string;
@@ -85,6 +106,56 @@ function parseInput(input: unknown): ParsedInput | string {
   return approvals.length ? { approvals } : { text: texts.join('\n') };
 }
 
+const jtiOf = (token: string) => {
+  try {
+    const jti = decodeJwt(token).jti;
+    return typeof jti === 'string' ? jti : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * An mcp_call item carries the tool result where Foundry puts tool output: `output` (or `error`)
+ * is a string; here it is the result's JSON (text content and `_meta`, whose `identity` is the
+ * Orders API's receipt), so the Chat App can show what was verified.
+ */
+function itemResult(outcome: ToolOutcome): Record<string, unknown> {
+  if (outcome.insufficientScope) {
+    return { error: JSON.stringify({ error: 'insufficient_scope', scope: outcome.insufficientScope, message: outcome.text }), status: 'failed' };
+  }
+  const serialized = outcome.receipt
+    ? JSON.stringify({ content: [{ type: 'text', text: outcome.text }], ...(outcome.ok ? {} : { isError: true }), _meta: { identity: outcome.receipt } })
+    : outcome.text;
+  return outcome.ok ? { output: serialized, status: 'completed' } : { error: serialized, status: 'failed' };
+}
+
+/** A session whose bearer (the exchanged token) is obtained on first use, so a turn without tools exchanges nothing. */
+function deferredSession(open: () => Promise<ToolSession>): ToolSession {
+  let session: Promise<ToolSession> | undefined;
+  const get = () => (session ??= open().catch((err: unknown) => {
+    session = undefined;
+    throw err;
+  }));
+  return {
+    list: async () => (await get()).list(),
+    call: async (name, args) => {
+      let s: ToolSession;
+      try {
+        s = await get();
+      } catch (err) {
+        // Foundry fails the tool call when it cannot obtain the user's token for the connection.
+        return { ok: false, text: `no token for the Orders service could be obtained for you (${(err as Error).message})` };
+      }
+      return s.call(name, args);
+    },
+    close: async () => {
+      const opened = await session?.catch(() => undefined);
+      await opened?.close();
+    },
+  };
+}
+
 function callerOf(token: string): { owner: string; name?: string; jti?: string } {
   // Not a validation: the Orders API validates the token. This only keeps conversations apart.
   try {
@@ -117,11 +188,52 @@ export function createApp(deps: AgentRuntimeDeps) {
   const app = new Hono();
   app.get('/health', (c) => c.json({ status: 'healthy' }));
 
+  // Foundry's RBAC stand-in: the data action its PermissionDenied names for each operation.
+  const forbidden = (token: string, action: string, operation: string) => {
+    if (!deps.allowedCallerOids) return undefined;
+    const { owner } = callerOf(token);
+    if (deps.allowedCallerOids.includes(owner)) return undefined;
+    return apiError(403, 'PermissionDenied', `The principal \`${owner}\` lacks the required data action \`${action}\` to perform \`${operation}\` operation.`);
+  };
+
+  // GET {project}/agents/{name}: the agent object Foundry returns (Agent -> versions.latest -> definition).
+  app.get(`${AGENTS_PATH}/:name`, (c) => {
+    const match = /^bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
+    if (!match) return apiError(401, 'unauthorized', 'A bearer token is required.');
+    const denied = forbidden(match[1], 'Microsoft.CognitiveServices/accounts/AIServices/agents/read', 'GET /api/projects/{projectName}/agents/{agentName}');
+    if (denied) return denied;
+    if (c.req.param('name') !== agentName) return apiError(404, 'not_found', `Agent ${c.req.param('name')} was not found.`);
+    const version = {
+      object: 'agent.version',
+      id: `${agentName}:1`,
+      name: agentName,
+      version: '1',
+      description: 'Local stand-in for the Foundry prompt agent.',
+      created_at: AGENT_CREATED_AT,
+      metadata: {},
+      definition: {
+        kind: 'prompt',
+        model: 'local',
+        instructions: SYSTEM_PROMPT,
+        tools: [{
+          type: 'mcp',
+          server_label: serverLabel,
+          server_url: deps.ordersMcpUrl,
+          require_approval: { always: { tool_names: [...APPROVAL_REQUIRED] } },
+          project_connection_id: deps.connectionName ?? LOCAL_MCP_CONNECTION,
+        }],
+      },
+    };
+    return c.json({ object: 'agent', id: agentName, name: agentName, versions: { latest: version } });
+  });
+
   app.post(RESPONSES_PATH, async (c) => {
     const auth = c.req.header('authorization') ?? '';
     const match = /^bearer\s+(\S+)$/i.exec(auth);
     if (!match) return apiError(401, 'unauthorized', 'A bearer token is required.');
     const token = match[1];
+    const denied = forbidden(token, 'Microsoft.CognitiveServices/accounts/AIServices/agents/write', 'POST /api/projects/{projectName}/openai/v1/responses');
+    if (denied) return denied;
 
     let body: Record<string, unknown>;
     try {
@@ -172,7 +284,13 @@ export function createApp(deps: AgentRuntimeDeps) {
     const run = async (emit: (type: string, data: Record<string, unknown>) => Promise<void>) => {
       const messages: ChatMessage[] = previous ? [...previous.messages] : [{ role: 'system', content: SYSTEM_PROMPT }];
       const ordersRequestId = randomUUID();
-      const tools = openSession(deps.ordersMcpUrl, token, ordersRequestId);
+      // The jti of the token the Orders API receives: the caller's own, or the exchanged one.
+      let sentJti = caller.jti;
+      const tools = deferredSession(async () => {
+        const bearer = deps.tokenExchange ? (await deps.tokenExchange(token)).accessToken : token;
+        sentJti = jtiOf(bearer);
+        return openSession(deps.ordersMcpUrl, bearer, ordersRequestId);
+      });
       let pending: StoredResponse['pending'];
       const context = { userName: caller.name, tools: () => tools.list() };
 
@@ -207,10 +325,13 @@ export function createApp(deps: AgentRuntimeDeps) {
           response_id: responseId,
           orders_request_id: ordersRequestId,
           caller_oid: caller.owner,
-          token_jti: caller.jti,
+          caller_jti: caller.jti,
+          token_jti: sentJti,
+          // Identifiers only: what the Orders API says it verified.
+          receipt: outcome.receipt,
           ms: Date.now() - started,
         });
-        Object.assign(item, outcome.ok ? { output: outcome.text, status: 'completed' } : { error: outcome.text, status: 'failed' });
+        Object.assign(item, itemResult(outcome));
         await emit(outcome.ok ? 'response.mcp_call.completed' : 'response.mcp_call.failed', { output_index: index, item_id: item.id });
         await doneItem(index);
         messages.push(toolMessage(call.id, outcome));

@@ -2,15 +2,25 @@
 // the Orders API and the Chat App as child processes running their BUILT bundles with the
 // same environment contract they have in Azure. Used by `npm run local` and the e2e tests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { modelReasoner } from './agent/model';
+import { tokenExchanger, type TokenExchanger } from './agent/token-exchange';
 import { createApp as createAgentRuntime } from './agent-runtime';
 import { startLocalOidcProvider, type LocalOidc, type LocalOidcOptions, type LocalUser } from './oidc-provider';
 import { freePort } from '../shared/net.js';
 
 export type ServiceName = 'orders-api' | 'chat-app';
+
+/**
+ * `audience-bound` (default): the agent runtime exchanges the user's token for one for the Orders
+ * API's own audience, and the Orders API accepts only that (the MCP authorization spec's rule).
+ * `foundry-audience`: the original's mode, the browser's token (audience https://ai.azure.com)
+ * passed on and accepted by the Orders API.
+ */
+export type LocalChainMode = 'audience-bound' | 'foundry-audience';
+export const LOCAL_CHAIN_MODES: readonly LocalChainMode[] = ['audience-bound', 'foundry-audience'];
 
 export interface LocalChainOptions {
   /** Orders storage: memory, or Table Storage on an Azurite the chain starts. @default memory */
@@ -23,16 +33,33 @@ export interface LocalChainOptions {
   model?: { url: string; name?: string; apiKey?: string };
   /** Agent name the Chat App asks for. @default orders-assistant */
   agentName?: string;
+  /** Identity at the MCP hop. @default audience-bound */
+  mode?: LocalChainMode;
   /** Receives every output line of the child services (default: printed with a prefix). */
   onServiceLine?: (service: ServiceName | 'azurite' | 'agent-runtime', line: string) => void;
+  /** The MCP URL the agent's tool points at (and calls), as a stale agent definition would. @default the Orders API's /mcp */
+  agentMcpUrl?: string;
+  /** Demo users (usernames) who may use the agent, as Foundry's role on the project decides. @default all */
+  agentUsers?: string[];
+  /**
+   * Environment set on top of a service's (for tests that break one hop); the outputs
+   * (`LocalChain.env`) keep describing the intended configuration.
+   */
+  serviceEnvOverrides?: Partial<Record<ServiceName, Record<string, string>>>;
 }
 
 export interface LocalChain {
   urls: { chatApp: string; ordersApi: string; ordersMcp: string; agentProject: string; issuer: string; azurite?: string };
+  mode: LocalChainMode;
+  /** The audiences the Orders API accepts. */
+  ordersAudiences: string[];
   users: LocalUser[];
   oidc: LocalOidc;
   /** Output lines of each child service, in order (JSON lines for the services). */
   logs: Record<ServiceName | 'agent-runtime', string[]>;
+  /** The environment each service was configured with (before `serviceEnvOverrides`), and the agent's name. */
+  env: Record<ServiceName, Record<string, string>>;
+  agentName: string;
   stopService(name: ServiceName): Promise<void>;
   startService(name: ServiceName): Promise<void>;
   /** Restarts the OpenID provider on the same port: same issuer and certificate, new signing keys. */
@@ -86,6 +113,8 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
   const stateDir = resolve(options.stateDir ?? '.local');
   const distDir = resolve(options.distDir ?? join('lib-services', 'dist'));
   const agentName = options.agentName ?? 'orders-assistant';
+  const mode = options.mode ?? 'audience-bound';
+  if (!LOCAL_CHAIN_MODES.includes(mode)) throw new Error(`mode must be one of ${LOCAL_CHAIN_MODES.join(', ')}, not ${JSON.stringify(mode)}`);
   const echo = options.onServiceLine ?? ((svc, line) => process.stdout.write(`[${svc}] ${line}\n`));
   for (const svc of ['orders-api', 'chat-app'] as const) {
     if (!existsSync(join(distDir, svc, 'server.mjs'))) {
@@ -151,12 +180,25 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
       };
     }
 
+    // Audience-bound: the Orders API accepts only tokens for itself, obtained by the agent runtime,
+    // and checks the read and write scopes per operation.
+    const { ordersApi: resource, agentClient } = oidc;
+    const ordersAuthEnv: Record<string, string> = mode === 'audience-bound'
+      ? {
+        AUTH_AUDIENCES: resource.audiences.join(','),
+        AUTH_ALLOWED_CLIENT_IDS: agentClient.clientId,
+        AUTH_REQUIRED_SCOPES: `${resource.scopes.read},${resource.scopes.write}`,
+        ORDERS_READ_SCOPES: resource.scopes.read,
+        ORDERS_WRITE_SCOPES: resource.scopes.write,
+      }
+      : { AUTH_ALLOWED_CLIENT_IDS: oidc.spaClientId };
+
     const serviceEnv: Record<ServiceName, Record<string, string>> = {
       'orders-api': {
         ...authEnv,
         ...storeEnv,
         PORT: String(ordersPort),
-        AUTH_ALLOWED_CLIENT_IDS: oidc.spaClientId,
+        ...ordersAuthEnv,
         ORDERS_SEED_OWNER_OID: alice.oid,
         ORDERS_ADMIN_OIDS: admin.oid,
         PUBLIC_BASE_URL: ordersApi,
@@ -175,7 +217,7 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
 
     const startService = async (name: ServiceName) => {
       // Only what the contract names, plus PATH/HOME: nothing of the caller's environment leaks in.
-      const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', ...serviceEnv[name] };
+      const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', NODE_ENV: 'production', ...serviceEnv[name], ...options.serviceEnvOverrides?.[name] };
       const child = spawn(process.execPath, [join(distDir, name, 'server.mjs')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       children.set(name, child);
       const sink = (line: string) => { logs[name].push(line); echo(name, line); };
@@ -188,10 +230,36 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
       }
     };
 
+    // One exchanger per provider instance: a restarted provider has a new client secret and keys.
+    let exchanger: { for: LocalOidc; exchange: TokenExchanger } | undefined;
+    const exchangerFor = (current: LocalOidc) => {
+      if (exchanger?.for !== current) {
+        const audience = current.ordersApi.audiences[0];
+        exchanger = {
+          for: current,
+          exchange: tokenExchanger({
+            tokenEndpoint: current.tokenEndpoint,
+            clientId: current.agentClient.clientId,
+            clientSecret: current.agentClient.clientSecret,
+            audience,
+            scopes: [current.ordersApi.scopes.read, current.ordersApi.scopes.write].map((s) => `${audience}/${s}`),
+            ca: readFileSync(current.caCertPath),
+          }),
+        };
+      }
+      return exchanger.exchange;
+    };
+
     const agentApp = createAgentRuntime({
-      ordersMcpUrl: `${ordersApi}/mcp`,
+      ordersMcpUrl: options.agentMcpUrl ?? `${ordersApi}/mcp`,
+      allowedCallerOids: options.agentUsers?.map((u) => {
+        const user = oidc!.users.find((x) => x.username === u);
+        if (!user) throw new Error(`agentUsers: ${u} is not a demo user`);
+        return user.oid;
+      }),
       agentName,
       reasoner: options.model ? modelReasoner({ url: options.model.url, model: options.model.name, apiKey: options.model.apiKey }) : undefined,
+      tokenExchange: mode === 'audience-bound' ? (subjectToken) => exchangerFor(oidc!)(subjectToken) : undefined,
       log: (entry) => {
         const line = JSON.stringify({ level: 'info', time: new Date().toISOString(), ...entry });
         logs['agent-runtime'].push(line);
@@ -206,9 +274,13 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
 
     const chain: LocalChain = {
       urls: { chatApp, ordersApi, ordersMcp: `${ordersApi}/mcp`, agentProject: `${agentRuntime}/api/projects/local`, issuer: oidc.issuer, azurite },
+      mode,
+      ordersAudiences: (serviceEnv['orders-api'].AUTH_AUDIENCES ?? '').split(','),
       users: oidc.users,
       oidc,
       logs,
+      env: serviceEnv,
+      agentName,
       stopService: async (name) => {
         await stopChild(children.get(name));
         children.delete(name);

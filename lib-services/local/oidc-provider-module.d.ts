@@ -16,6 +16,21 @@ declare module 'oidc-provider' {
     save(): Promise<string>;
   }
 
+  class OIDCProviderError extends Error {
+    constructor(description?: string);
+    error: string;
+    error_description?: string;
+  }
+  class InvalidGrantError extends OIDCProviderError {
+    constructor();
+  }
+  export const errors: {
+    InvalidRequest: typeof OIDCProviderError;
+    InvalidGrant: typeof InvalidGrantError;
+    InvalidScope: typeof OIDCProviderError;
+    InvalidTarget: typeof OIDCProviderError;
+  };
+
   export default class Provider {
     constructor(issuer: string, configuration: Record<string, unknown>);
     issuer: string;
@@ -29,6 +44,7 @@ declare module 'oidc-provider' {
       options?: { mergeWithLastSubmission?: boolean },
     ): Promise<void>;
     on(event: string, listener: (...args: any[]) => void): this;
+    registerGrantType(name: string, handler: (ctx: any) => Promise<void>, params?: string | string[]): void;
     Grant: {
       new (fields: { clientId: string; accountId: string }): GrantInstance;
       find(id: string): Promise<GrantInstance | undefined>;

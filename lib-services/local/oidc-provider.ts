@@ -10,6 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
+import { registerTokenExchange, TOKEN_EXCHANGE_GRANT, type OrdersApiResource } from './token-exchange-grant';
+import { DEFAULT_ORDERS_API_SCOPES } from '../../src/orders-api-access/scopes';
 
 export interface LocalOidcOptions {
   /** Listen port on 127.0.0.1; 0 picks a free port. Reuse a port to restart with the same issuer. */
@@ -26,9 +28,20 @@ export interface LocalOidcOptions {
   stateDir?: string;
   /** Accepted after sign-out; defaults to the origins of the redirect URIs (with and without a trailing slash). */
   postLogoutRedirectUris?: string[];
+  /** Client id of the Orders API registration (its audience is this id and `api://<id>`). @default ORDERS_API_LOCAL_CLIENT_ID */
+  ordersApiClientId?: string;
+  /** The confidential client that may exchange a user's token for an Orders API token. @default agent-runtime */
+  agentClientId?: string;
 }
 
-export interface LocalUser { username: string; password: string; oid: string; name: string }
+export interface LocalUser {
+  username: string;
+  password: string;
+  oid: string;
+  name: string;
+  /** Whether the user may be granted the Orders API's write scope (else only the read scope). */
+  mayChangeOrders: boolean;
+}
 
 export interface LocalOidc {
   issuer: string;
@@ -40,16 +53,26 @@ export interface LocalOidc {
   /** The scopes a client asks for to get an access token for the audience. */
   scopes: string[];
   users: LocalUser[];
+  tokenEndpoint: string;
+  /** The Orders API as a resource of the token exchange. */
+  ordersApi: OrdersApiResource;
+  /** The agent runtime's confidential client (its secret lives only in this process). */
+  agentClient: { clientId: string; clientSecret: string };
   close(): Promise<void>;
 }
+
+/** The local Orders API registration's client id (fixed, so tokens and settings are stable across runs). */
+export const ORDERS_API_LOCAL_CLIENT_ID = '0de5a000-0000-4000-8000-0000000a0e01';
 
 export const LOCAL_TENANT_ID = '7c0c36f5-0000-4000-8000-00000000c0de';
 
 /** Demo users; the password equals the username (printed by `npm run local`). */
 export const DEMO_USERS: readonly LocalUser[] = [
-  { username: 'alice', password: 'alice', oid: 'a11ce000-0000-4000-8000-000000000001', name: 'Alice Johnson' },
-  { username: 'bob', password: 'bob', oid: 'b0b00000-0000-4000-8000-000000000002', name: 'Bob Smith' },
-  { username: 'admin', password: 'admin', oid: 'ad000000-0000-4000-8000-000000000003', name: 'Orders Admin' },
+  { username: 'alice', password: 'alice', oid: 'a11ce000-0000-4000-8000-000000000001', name: 'Alice Johnson', mayChangeOrders: true },
+  { username: 'bob', password: 'bob', oid: 'b0b00000-0000-4000-8000-000000000002', name: 'Bob Smith', mayChangeOrders: true },
+  { username: 'admin', password: 'admin', oid: 'ad000000-0000-4000-8000-000000000003', name: 'Orders Admin', mayChangeOrders: true },
+  // Only ever granted the read scope: the step-up (insufficient_scope) path of the chain.
+  { username: 'carol', password: 'carol', oid: 'ca201000-0000-4000-8000-000000000004', name: 'Carol Reader', mayChangeOrders: false },
 ];
 
 /** Self-signed certificate for 127.0.0.1 / localhost, made once and reused so that restarts keep it trusted. */
@@ -88,7 +111,7 @@ function loginPage(uid: string, clientId: string, error?: string, username = '')
     + `<label for="username">Username</label><input id="username" name="username" value="${html(username)}" required autofocus>`
     + '<label for="password">Password</label><input id="password" name="password" type="password" required>'
     + '<button type="submit">Sign in</button></form>'
-    + '<p class="hint">Demo users: alice, bob, admin (the password is the username).</p>');
+    + '<p class="hint">Demo users: alice, bob, admin, carol (the password is the username).</p>');
 }
 
 async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
@@ -169,7 +192,7 @@ export async function startLocalOidcProvider(options: LocalOidcOptions): Promise
 
   const { certPath, keyPath } = ensureCertificate(stateDir);
   // Fresh signing key on every start: a restarted provider has new keys, like a rotation.
-  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
   const signingKey = { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: 'RS256', use: 'sig' };
 
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => { res.statusCode = 503; res.end(); };
@@ -184,6 +207,14 @@ export async function startLocalOidcProvider(options: LocalOidcOptions): Promise
   // The scopes a client may name for the audience; all map to Entra's delegated `user_impersonation`.
   const resourceScopes = [`${audience}/user_impersonation`, `${audience}/.default`, 'user_impersonation'];
 
+  const ordersApiClientId = options.ordersApiClientId ?? ORDERS_API_LOCAL_CLIENT_ID;
+  const ordersApi: OrdersApiResource = {
+    clientId: ordersApiClientId,
+    audiences: [`api://${ordersApiClientId}`, ordersApiClientId],
+    scopes: DEFAULT_ORDERS_API_SCOPES,
+  };
+  const agentClient = { clientId: options.agentClientId ?? 'agent-runtime', clientSecret: randomBytes(32).toString('base64url') };
+
   const provider = new Provider(issuer, {
     adapter: memoryAdapter(),
     jwks: { keys: [signingKey] },
@@ -197,6 +228,15 @@ export async function startLocalOidcProvider(options: LocalOidcOptions): Promise
       response_types: ['code'],
       redirect_uris: options.redirectUris,
       post_logout_redirect_uris: postLogout,
+    }, {
+      // The agent runtime: a confidential client whose only grant is the token exchange.
+      client_id: agentClient.clientId,
+      client_name: 'Agent runtime (local)',
+      client_secret: agentClient.clientSecret,
+      token_endpoint_auth_method: 'client_secret_basic',
+      grant_types: [TOKEN_EXCHANGE_GRANT],
+      response_types: [],
+      redirect_uris: [],
     }],
     scopes: ['openid', 'profile', 'offline_access'],
     claims: { openid: ['sub'], profile: ['name', 'preferred_username', 'oid', 'tid'] },
@@ -272,6 +312,16 @@ export async function startLocalOidcProvider(options: LocalOidcOptions): Promise
     },
   });
 
+  registerTokenExchange(provider, {
+    issuer,
+    signingKey: { privateKey, publicKey, kid: signingKey.kid },
+    subjectAudience: audience,
+    subjectClientId: spaClientId,
+    tenantId,
+    ordersApi,
+    users: byName,
+  });
+
   const callback = provider.callback();
   const interaction = /^\/interaction\/([\w-]+)(\/login)?$/;
   handler = (req, res) => {
@@ -310,6 +360,9 @@ export async function startLocalOidcProvider(options: LocalOidcOptions): Promise
     audience,
     scopes: ['openid', 'profile', `${audience}/user_impersonation`],
     users,
+    tokenEndpoint: `${issuer}/token`,
+    ordersApi,
+    agentClient,
     close: () => new Promise<void>((ok) => {
       server.close(() => ok());
       server.closeAllConnections();

@@ -5,12 +5,15 @@
  * OpenAPI generator are imported on first use (first body to validate, first /mcp, first
  * /openapi.json). The bundle keeps them in separate chunks; the first such request pays the load.
  */
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { z } from 'zod';
+import { advertisedScopeSettings, mcpScopeGuard, restScopeGuard } from './access.js';
 import type { OrdersConfig } from './config.js';
+import { rateLimit } from './rate-limit.js';
+import { identityReceipt } from './receipt.js';
 import { DomainError, OrderService } from './service.js';
 import type { OrderStore } from './store.js';
 import {
@@ -20,7 +23,7 @@ import {
 import { requestContext, type Logger, type RequestContextVariables } from '../shared/observability.js';
 
 export interface AppDeps {
-  config: Pick<OrdersConfig, 'auth' | 'adminOids' | 'publicBaseUrl' | 'gateway'>;
+  config: Pick<OrdersConfig, 'auth' | 'adminOids' | 'publicBaseUrl' | 'gateway'> & Partial<Pick<OrdersConfig, 'scopes' | 'rateLimitPerMinute'>>;
   store: OrderStore;
   /** Verifies user tokens; with `config.gateway` it must also verify app tokens (createTokenVerifier does both). */
   verifier: TokenVerifier & Partial<AppTokenVerifier>;
@@ -55,6 +58,23 @@ function lazy<T>(load: () => Promise<T>): () => Promise<T> {
     pending = undefined;
     throw err;
   }));
+}
+
+/** The configured middleware of a chain: a step that is off is not even a pass-through. */
+function steps(...handlers: (MiddlewareHandler | undefined)[]): MiddlewareHandler[] {
+  return handlers.filter((h) => h !== undefined);
+}
+
+// The /mcp body, read and parsed once per request: the scope guard reads the tool name from it,
+// the SDK the rest. Undefined: not JSON.
+const mcpBodies = new WeakMap<Ctx, Promise<unknown>>();
+function mcpBody(c: Ctx): Promise<unknown> {
+  let body = mcpBodies.get(c);
+  if (!body) {
+    body = c.req.text().then((text) => JSON.parse(text) as unknown, () => undefined).catch(() => undefined);
+    mcpBodies.set(c, body);
+  }
+  return body;
 }
 
 const loadSchemas = lazy(() => import('./schemas.js'));
@@ -101,9 +121,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get('/openapi.json', async (c) => c.json((await loadOpenApi()).buildOpenApiDocument({ serverUrl: base(c) })));
   app.all('/openapi.json', methodNotAllowed('GET'));
 
-  // RFC 9728: `resource` is exactly the URL clients use.
-  app.get('/.well-known/oauth-protected-resource', (c) => c.json(protectedResourceMetadata(base(c), config.auth)));
-  app.get('/.well-known/oauth-protected-resource/mcp', (c) => c.json(protectedResourceMetadata(`${base(c)}/mcp`, config.auth)));
+  // RFC 9728: `resource` is exactly the URL clients use; with per-operation scopes, both are listed.
+  const advertised = advertisedScopeSettings(config.auth, config.scopes);
+  app.get('/.well-known/oauth-protected-resource', (c) => c.json(protectedResourceMetadata(base(c), advertised)));
+  app.get('/.well-known/oauth-protected-resource/mcp', (c) => c.json(protectedResourceMetadata(`${base(c)}/mcp`, advertised)));
 
   const limitBody = bodyLimit({
     maxSize: MAX_BODY_BYTES,
@@ -125,12 +146,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // After the user's token (its 401/403 come first): the gateway's proof, when configured
   // (unconfigured, not even a pass-through step in the chain).
   const gateway = gatewayProof(deps);
+  // Then the caller's budget (by verified oid), and after the body limit the per-operation scopes;
+  // each only when configured.
+  const budget = config.rateLimitPerMinute ? rateLimit({ perMinute: config.rateLimitPerMinute }) : undefined;
+  const restScopes = config.scopes && restScopeGuard(config.auth, config.scopes, (c) => protectedResourceMetadataUrl(base(c as Ctx)));
+  const mcpScopes = config.scopes
+    && mcpScopeGuard(config.auth, config.scopes, (c) => protectedResourceMetadataUrl(`${base(c as Ctx)}/mcp`), (c) => mcpBody(c as Ctx));
 
   // Orders: authenticate first (401 before any body is read), then bound the body.
   const orders = new Hono<AppEnv>();
-  orders.use(restAuth);
-  if (gateway) orders.use(gateway);
-  orders.use(limit);
+  orders.use(...steps(restAuth, gateway, budget, limit, restScopes));
   orders.get('/', async (c) => c.json(await service.list(c.get('principal'))));
   orders.post('/', async (c) => {
     const input = await parseBody(c, (s) => s.CreateOrderRequest);
@@ -159,10 +184,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/orders', orders);
 
   // MCP Streamable HTTP, stateless: a fresh server and transport per POST; GET/DELETE have no session to serve.
-  app.use('/mcp', mcpAuth);
-  if (gateway) app.use('/mcp', gateway);
-  app.use('/mcp', limit);
-  app.post('/mcp', async (c) => (await loadMcp()).handleMcpRequest(c.req.raw, service, c.get('principal'), ctxOf(c)));
+  app.use('/mcp', ...steps(mcpAuth, gateway, budget, limit, mcpScopes));
+  app.post('/mcp', async (c) => {
+    const principal = c.get('principal');
+    const receipt = identityReceipt(principal, config.auth.audiences);
+    return (await loadMcp()).handleMcpRequest(c.req.raw, await mcpBody(c), service, principal, ctxOf(c), receipt);
+  });
   app.all('/mcp', methodNotAllowed('POST'));
 
   return app;

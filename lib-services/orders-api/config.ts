@@ -1,4 +1,6 @@
 /** Orders API configuration from environment variables (main.ts passes process.env). */
+import { scopeRulesFromEnv, type ScopeRules } from './access.js';
+import { rateLimitFromEnv } from './rate-limit.js';
 import { authSettingsFromEnv, checkAuthUrl, ConfigError, isGuid, listFromEnv, type AuthSettings } from '../shared/auth/index.js';
 
 export type StoreConfig =
@@ -27,6 +29,10 @@ export interface OrdersConfig {
   /** Unset: no gateway proof required (the API validates user tokens only). */
   gateway?: GatewayProofSettings;
   appInsightsConnectionString?: string;
+  /** ORDERS_READ_SCOPES / ORDERS_WRITE_SCOPES; unset: no per-operation scope check. */
+  scopes?: ScopeRules;
+  /** RATE_LIMIT_PER_MINUTE per caller oid; 0 = off. */
+  rateLimitPerMinute: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -85,6 +91,8 @@ export function ordersConfigFromEnv(env: Env): OrdersConfig {
     publicBaseUrl: publicBaseUrl?.replace(/\/+$/, ''),
     gateway,
     appInsightsConnectionString: value(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING'),
+    scopes: scopeRulesFromEnv(env),
+    rateLimitPerMinute: rateLimitFromEnv(env),
   };
 }
 

@@ -13,6 +13,7 @@ import {
 } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { API_VERSION } from './openapi.js';
+import { stampToolResults, type IdentityReceipt } from './receipt.js';
 import { createOrderShape, orderIdSchema, updateOrderShape } from './schemas.js';
 import { DomainError, type CallContext, type OrderService } from './service.js';
 import type { Principal } from '../shared/auth/index.js';
@@ -109,12 +110,26 @@ export function createMcpServer(service: OrderService, principal: Principal, ctx
 }
 
 /** What one request's server acts as; travels to the factory inside the SDK's pass-through authInfo. */
-interface Call { principal: Principal; ctx: CallContext }
+interface Call { principal: Principal; ctx: CallContext; receipt?: IdentityReceipt }
 type CallAuthInfo = AuthInfo & { extra: { oid: string; call: Call } };
 
-function authInfoOf(principal: Principal, ctx: CallContext): CallAuthInfo {
-  const { token, clientId, scopes, expiresAt, oid } = principal;
-  return { token, clientId, scopes, expiresAt, extra: { oid, call: { principal, ctx } } };
+function authInfoOf(call: Call): CallAuthInfo {
+  const { token, clientId, scopes, expiresAt, oid } = call.principal;
+  return { token, clientId, scopes, expiresAt, extra: { oid, call } };
+}
+
+/**
+ * The server for one call. With a receipt, every transport the server is connected to (ours for
+ * the 2025 revisions, the SDK's per-request one for the current revision) stamps it on each tool
+ * result it sends, the SDK's own error results included.
+ */
+function serverFor(service: OrderService, { principal, ctx, receipt }: Call): McpServer {
+  const server = createMcpServer(service, principal, ctx, API_VERSION);
+  if (receipt) {
+    const connect = server.connect.bind(server);
+    server.connect = (transport) => connect(stampToolResults(transport, receipt));
+  }
+  return server;
 }
 
 /** The current revision's leg: strict (2025 traffic never reaches it); a JSON answer, as no tool sends notifications. */
@@ -122,10 +137,7 @@ const modernHandlers = new WeakMap<OrderService, McpHttpHandler>();
 function modernHandler(service: OrderService): McpHttpHandler {
   let handler = modernHandlers.get(service);
   if (!handler) {
-    handler = createMcpHandler(({ authInfo }) => {
-      const { principal, ctx } = (authInfo as CallAuthInfo).extra.call;
-      return createMcpServer(service, principal, ctx, API_VERSION);
-    }, { legacy: 'reject' });
+    handler = createMcpHandler(({ authInfo }) => serverFor(service, (authInfo as CallAuthInfo).extra.call), { legacy: 'reject' });
     modernHandlers.set(service, handler);
   }
   return handler;
@@ -137,22 +149,20 @@ function parseError(): Response {
 }
 
 /**
- * Serves one MCP Streamable HTTP POST, stateless, in either era. The body is read and parsed once
- * here and handed to the SDK as `parsedBody` (so it neither clones nor re-reads the request).
- * 2025 revisions get a fresh server and transport with a JSON answer (no SSE, as before);
- * the current revision goes to the SDK's strict modern handler.
+ * Serves one MCP Streamable HTTP POST, stateless, in either era. `parsedBody` is the request's
+ * body, read and parsed once by the app (undefined: not JSON) and handed to the SDK as is (so it
+ * neither clones nor re-reads the request). 2025 revisions get a fresh server and transport with
+ * a JSON answer (no SSE, as before); the current revision goes to the SDK's strict modern handler.
  */
-export async function handleMcpRequest(request: Request, service: OrderService, principal: Principal, ctx: CallContext): Promise<Response> {
-  let parsedBody: unknown;
-  try {
-    parsedBody = JSON.parse(await request.text());
-  } catch {
-    return parseError();
-  }
-  const authInfo = authInfoOf(principal, ctx);
+export async function handleMcpRequest(
+  request: Request, parsedBody: unknown, service: OrderService, principal: Principal, ctx: CallContext, receipt?: IdentityReceipt,
+): Promise<Response> {
+  if (parsedBody === undefined) return parseError();
+  const call: Call = { principal, ctx, receipt };
+  const authInfo = authInfoOf(call);
   if (!(await isLegacyRequest(request, parsedBody))) return modernHandler(service).fetch(request, { authInfo, parsedBody });
   const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-  const server = createMcpServer(service, principal, ctx, API_VERSION);
+  const server = serverFor(service, call);
   await server.connect(transport);
   try {
     return await transport.handleRequest(request, { authInfo, parsedBody });

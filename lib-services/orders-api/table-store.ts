@@ -1,6 +1,7 @@
 /**
  * Azure Table Storage store: managed identity (DefaultAzureCredential) against TABLES_ENDPOINT
- * in Azure, or a connection string for Azurite. Loaded lazily: the memory store never pays for it.
+ * in Azure (the table is provisioned; start-up calls nothing), or a connection string for Azurite
+ * (the table is created if missing). Loaded lazily: the memory store never pays for it.
  */
 import { odata, TableClient, type TableEntity, type TableEntityResult } from '@azure/data-tables';
 import type { Order } from './schemas.js';
@@ -67,15 +68,21 @@ function fromEntity(e: TableEntityResult<OrderEntity>): StoredOrder {
 
 export class TableOrderStore implements OrderStore {
   static async open(options: TableStoreOptions): Promise<TableOrderStore> {
-    let client: TableClient;
-    if (options.connectionString) {
-      // Azurite speaks plain http on loopback.
-      client = TableClient.fromConnectionString(options.connectionString, options.tableName, { allowInsecureConnection: true });
-    } else {
+    if (!options.connectionString) {
+      // In Azure the stack provisions the table and the identity's role is scoped to it, so it
+      // may not create tables: start-up makes no call at all (a refusal would crash-loop the revision).
       const { DefaultAzureCredential } = await import('@azure/identity');
-      client = new TableClient(options.endpoint!, options.tableName, new DefaultAzureCredential());
+      return new TableOrderStore(new TableClient(options.endpoint!, options.tableName, new DefaultAzureCredential()));
     }
-    await client.createTable();
+    // A connection string (Azurite, a local run): create the table if the credential may.
+    // Azurite speaks plain http on loopback.
+    const client = TableClient.fromConnectionString(options.connectionString, options.tableName, { allowInsecureConnection: true });
+    try {
+      await client.createTable(); // 409 "already exists" is success for the SDK
+    } catch (err) {
+      // A SAS scoped to the table may use it but not create it: the table is someone else's to provision.
+      if (statusOf(err) !== 403) throw err;
+    }
     return new TableOrderStore(client);
   }
 

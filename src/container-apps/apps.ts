@@ -2,6 +2,7 @@ import { ContainerApp, ContainerAppTemplateContainerEnv } from '@cdktf/provider-
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Construct, IConstruct } from 'constructs';
 import { WorkloadIdentity } from './identities';
+import { checkAppValues } from '../internal/azure-values';
 import { resourcesWithin } from '../internal/depends';
 import { Token } from '../internal/tf';
 import { isGuid, requireRange } from '../internal/validation';
@@ -145,12 +146,20 @@ export interface ServiceContainerAppsProps extends AppOptions {
   readonly names?: ContainerAppNames;
   /** The Orders API's identity (created before the apps). */
   readonly ordersApiIdentity: WorkloadIdentity;
-  /** The Chat App's identity (created before the apps). */
-  readonly chatAppIdentity: WorkloadIdentity;
+  /**
+   * The Chat App's identity (created before the apps); required with `chatAppImage`.
+   * @default - none (no Chat App)
+   */
+  readonly chatAppIdentity?: WorkloadIdentity;
   /** Image the Orders API runs. */
   readonly ordersApiImage: string;
-  /** Image the Chat App runs. */
-  readonly chatAppImage: string;
+  /**
+   * Image the Chat App runs. Leave it unset to deploy the Orders API alone: no Chat App is
+   * created, and the Chat App's settings (`chatAppIdentity`, `spaClientId`,
+   * `foundryProjectEndpoint`, `chatApp`, `agentName`, `authority`) must be unset too.
+   * @default - no Chat App
+   */
+  readonly chatAppImage?: string;
   /**
    * Registry the images are pulled from, by identity (AcrPull for both identities).
    * @default - images are pulled anonymously
@@ -165,10 +174,17 @@ export interface ServiceContainerAppsProps extends AppOptions {
    * @default orders
    */
   readonly tableName?: string;
-  /** The SPA's client id (`SPA_CLIENT_ID`). */
-  readonly spaClientId: string;
-  /** Foundry project endpoint (`FOUNDRY_PROJECT_ENDPOINT`), `https://<account>.services.ai.azure.com/api/projects/<project>`. */
-  readonly foundryProjectEndpoint: string;
+  /**
+   * The SPA's client id (`SPA_CLIENT_ID`); required with `chatAppImage`.
+   * @default - none (no Chat App)
+   */
+  readonly spaClientId?: string;
+  /**
+   * Foundry project endpoint (`FOUNDRY_PROJECT_ENDPOINT`),
+   * `https://<account>.services.ai.azure.com/api/projects/<project>`; required with `chatAppImage`.
+   * @default - none (no Chat App)
+   */
+  readonly foundryProjectEndpoint?: string;
   /**
    * Require the gateway's own token in `X-Gateway-Authorization` on every Orders API route but
    * health, metadata and the OpenAPI document (`GATEWAY_AUDIENCE`, `GATEWAY_PRINCIPAL_IDS`), so
@@ -196,7 +212,7 @@ const SECRET_APPINSIGHTS = 'appinsights-connection-string';
 const APP_NAME = /^[a-z][a-z0-9-]{0,30}[a-z0-9]$/;
 
 /**
- * The Orders API and Chat App container apps: user-assigned identities, images pulled by
+ * The Orders API and (unless `chatAppImage` is unset) the Chat App container apps: user-assigned identities, images pulled by
  * identity after AcrPull is granted, HTTPS-only external ingress (the Orders API optionally
  * restricted to given source ranges), liveness/readiness/startup probes on `/health`, HTTP
  * concurrency scaling, a termination grace period, and the environment variables of the
@@ -216,7 +232,7 @@ export class ServiceContainerApps extends Construct {
 
   /** Orders API app name. */
   public readonly ordersApiName: string;
-  /** Chat App app name. */
+  /** Chat App app name (computed even when no Chat App is created). */
   public readonly chatAppName: string;
   /** Orders API FQDN (API Management's backend host). */
   public readonly ordersApiFqdn: string;
@@ -230,12 +246,13 @@ export class ServiceContainerApps extends Construct {
   public readonly ordersApiMcpUrl: string;
   /** Resource id of the Orders API app. */
   public readonly ordersApiAppId: string;
-  /** Resource id of the Chat App app. */
-  public readonly chatAppAppId: string;
+  /** Resource id of the Chat App app; undefined when no Chat App is created (no `chatAppImage`). */
+  public readonly chatAppAppId?: string;
 
   constructor(scope: Construct, id: string, props: ServiceContainerAppsProps) {
     super(scope, id);
     const owner = 'ServiceContainerApps';
+    checkAppValues(owner, '', props);
     const { placement } = props;
     const names = props.names ?? ServiceContainerApps.defaultNames(placement.baseName);
     for (const [key, name] of Object.entries(names)) {
@@ -244,16 +261,26 @@ export class ServiceContainerApps extends Construct {
       }
     }
     requireRange(owner, 'terminationGracePeriodSeconds', props.terminationGracePeriodSeconds, 0, 600);
-    const ordersScale = scale(owner, 'ordersApi', props.ordersApi);
-    const chatScale = scale(owner, 'chatApp', props.chatApp);
-    for (const range of props.ordersApiAllowedIpRanges ?? []) {
-      if (!Token.isUnresolved(range) && !/^\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?$/.test(range)) {
-        throw new Error(`${owner}: ordersApiAllowedIpRanges entry "${range}" is not an IPv4 address or CIDR range.`);
+    // The Chat App is optional (no chatAppImage: the Orders API alone); its settings come with it.
+    const chatOnly = {
+      chatAppIdentity: props.chatAppIdentity,
+      spaClientId: props.spaClientId,
+      foundryProjectEndpoint: props.foundryProjectEndpoint,
+      chatApp: props.chatApp,
+      agentName: props.agentName,
+      authority: props.authority,
+    };
+    const required: Array<keyof typeof chatOnly> = ['chatAppIdentity', 'spaClientId', 'foundryProjectEndpoint'];
+    for (const [key, value] of Object.entries(chatOnly)) {
+      if (props.chatAppImage === undefined && value !== undefined) {
+        throw new Error(`${owner}: chatAppImage is not set, so no Chat App is created and ${key} has nothing to configure.`);
+      }
+      if (props.chatAppImage !== undefined && value === undefined && (required as string[]).includes(key)) {
+        throw new Error(`${owner}: the Chat App (chatAppImage) needs ${key}.`);
       }
     }
-    if (props.ordersApiAllowedIpRanges !== undefined && props.ordersApiAllowedIpRanges.length === 0) {
-      throw new Error(`${owner}: ordersApiAllowedIpRanges is empty, which would refuse every caller; leave it unset to accept any source.`);
-    }
+    const ordersScale = scale(owner, 'ordersApi', props.ordersApi);
+    const chatScale = scale(owner, 'chatApp', props.chatApp);
     const proof = props.ordersApiGatewayProof;
     if (proof !== undefined) {
       if (proof.principalIds.length === 0) {
@@ -373,11 +400,14 @@ export class ServiceContainerApps extends Construct {
         OTEL_SERVICE_NAME: 'orders-api',
       },
     });
+    this.ordersApiAppId = orders.id;
+    if (props.chatAppImage === undefined) return;
+    const chatIdentity = props.chatAppIdentity!;
     const chat = app('ChatApp', {
       name: names.chatApp,
       service: 'chat-app',
       port: CHAT_PORT,
-      identity: props.chatAppIdentity,
+      identity: chatIdentity,
       image: props.chatAppImage,
       scale: chatScale,
       env: {
@@ -389,11 +419,10 @@ export class ServiceContainerApps extends Construct {
         AUTH_AUTHORITY: props.authority ?? `https://login.microsoftonline.com/${props.tenantId}`,
         FOUNDRY_PROJECT_ENDPOINT: props.foundryProjectEndpoint,
         AGENT_NAME: props.agentName ?? 'orders-assistant',
-        AZURE_CLIENT_ID: props.chatAppIdentity.clientId,
+        AZURE_CLIENT_ID: chatIdentity.clientId,
         OTEL_SERVICE_NAME: 'chat-app',
       },
     });
-    this.ordersApiAppId = orders.id;
     this.chatAppAppId = chat.id;
   }
 }

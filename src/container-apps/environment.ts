@@ -1,6 +1,7 @@
 import { ContainerAppEnvironment } from '@cdktf/provider-azurerm/lib/container-app-environment';
 import { DataAzurermContainerAppEnvironment } from '@cdktf/provider-azurerm/lib/data-azurerm-container-app-environment';
 import { Construct } from 'constructs';
+import { checkEnvironmentValues } from '../internal/azure-values';
 import { rejectTogether } from '../internal/validation';
 import { Placement } from '../placement';
 
@@ -45,6 +46,7 @@ export class ContainerAppsEnvironment extends Construct {
   constructor(scope: Construct, id: string, props: ContainerAppsEnvironmentProps) {
     super(scope, id);
     const owner = 'ContainerAppsEnvironment';
+    checkEnvironmentValues(owner, '', props);
     rejectTogether(owner, { existingEnvironmentName: props.existingEnvironmentName, logAnalyticsWorkspaceId: props.logAnalyticsWorkspaceId },
       'logs are a setting of a new environment; configure them on your existing environment instead.');
     if (props.existingEnvironmentResourceGroupName !== undefined && props.existingEnvironmentName === undefined) {

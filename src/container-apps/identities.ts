@@ -1,5 +1,6 @@
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { Construct } from 'constructs';
+import { checkPlacement } from '../internal/azure-values';
 import { Placement } from '../placement';
 
 /** A user-assigned managed identity, as the other parts need it. */
@@ -30,6 +31,7 @@ export class ServiceIdentities extends Construct {
 
   constructor(scope: Construct, id: string, props: ServiceIdentitiesProps) {
     super(scope, id);
+    checkPlacement('ServiceIdentities', props.placement);
     const { placement } = props;
     const identity = (cid: string, name: string): WorkloadIdentity => {
       const uami = new UserAssignedIdentity(this, cid, {

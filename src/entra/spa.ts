@@ -2,6 +2,7 @@ import { Application } from '@cdktf/provider-azuread/lib/application';
 import { DataAzureadClientConfig } from '@cdktf/provider-azuread/lib/data-azuread-client-config';
 import { ServicePrincipal } from '@cdktf/provider-azuread/lib/service-principal';
 import { Construct } from 'constructs';
+import { checkEntraValues } from '../internal/azure-values';
 import { rejectTogether } from '../internal/validation';
 import { Placement } from '../placement';
 
@@ -72,6 +73,7 @@ export class SpaRegistration extends Construct {
   constructor(scope: Construct, id: string, props: SpaRegistrationProps) {
     super(scope, id);
     const owner = 'SpaRegistration';
+    checkEntraValues(owner, '', props);
     for (const [prop, value] of Object.entries({
       displayName: props.displayName,
       localhostRedirectUris: props.localhostRedirectUris,

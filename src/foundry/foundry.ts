@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { ROLE, roleDefinitionId } from './roles';
 import { AzapiDataPlaneResource } from '../azapi/data-plane-resource';
 import { AzapiResource } from '../azapi/resource';
+import { checkFoundryValues } from '../internal/azure-values';
 import { hyphenatedName } from '../internal/naming';
 import { Fn, ITerraformDependable, Token } from '../internal/tf';
 import { rejectTogether, requireRange } from '../internal/validation';
@@ -215,6 +216,7 @@ export class Foundry extends Construct {
   constructor(scope: Construct, id: string, props: FoundryProps) {
     super(scope, id);
     const owner = 'Foundry';
+    checkFoundryValues(owner, '', props);
     rejectTogether(owner, { accountName: props.accountName, existingAccountName: props.existingAccountName }, 'name a new account or an existing one, not both.');
     rejectTogether(owner, { projectName: props.projectName, existingProjectName: props.existingProjectName }, 'name a new project or an existing one, not both.');
     if (props.existingProjectName !== undefined && props.existingAccountName === undefined) {
@@ -420,7 +422,6 @@ export class Foundry extends Construct {
       type: CONNECTIONS_TYPE,
       name: gateway.name ?? 'apim-gateway',
       parentId: this.projectId,
-      schemaValidationEnabled: false,
       body: {
         properties: {
           category: 'ApiManagement',

@@ -15,17 +15,22 @@ import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Construct } from 'constructs';
 import { GatewayProofRegistration } from './gateway-proof';
 import { aiGatewayPolicy, entraIssuers, GATEWAY_PROOF_HEADER, namedValue, protectedApiPolicy, protectedResourceMetadataPolicy } from './policies';
+import { AzapiResource } from '../azapi/resource';
 import { ROLE, roleDefinitionId } from '../foundry/roles';
+import { checkGatewayValues } from '../internal/azure-values';
 import { hyphenatedName } from '../internal/naming';
 import { ITerraformDependable } from '../internal/tf';
 import { rejectTogether, requireRange } from '../internal/validation';
+import { OrdersApiScopes } from '../orders-api-access/scopes';
 import { Placement } from '../placement';
 
 const V2_SKU = /^(BasicV2|StandardV2|PremiumV2)_([1-9]|[1-2][0-9]|30)$/;
 
 /** Headers the diagnostics may log. Never Authorization, Cookie or Set-Cookie: they carry credentials. */
-const REQUEST_HEADERS = ['Content-Type', 'Accept', 'User-Agent', 'X-Forwarded-For', 'X-Request-ID', 'traceparent', 'Mcp-Session-Id', 'Mcp-Protocol-Version'];
-const RESPONSE_HEADERS = ['Content-Type', 'WWW-Authenticate', 'X-Request-ID', 'Retry-After'];
+const REQUEST_HEADERS = ['Content-Type', 'Accept', 'User-Agent', 'X-Forwarded-For', 'X-Request-ID', 'traceparent', 'Mcp-Session-Id', 'Mcp-Protocol-Version',
+  // The current MCP revision names the method and the tool (or resource) in headers.
+  'Mcp-Method', 'Mcp-Name'];
+const RESPONSE_HEADERS = ['Content-Type', 'WWW-Authenticate', 'X-Request-ID', 'Retry-After', 'X-RateLimit-Remaining'];
 
 /** Where the services' build writes the Orders API's OpenAPI document (shipped in the npm package). */
 const DEFAULT_OPENAPI_PATH = join(__dirname, '..', '..', 'lib-services', 'dist', 'orders-api', 'openapi.json');
@@ -71,12 +76,21 @@ export interface GatewayOptions {
    */
   readonly existingResourceGroupName?: string;
   /**
-   * Tokens per minute each caller may spend through `/openai` (keyed on the token's `oid`, else the IP).
+   * Add the `/openai` AI gateway: Azure OpenAI behind `validate-jwt`, the gateway's managed
+   * identity, a token limit per caller and token metrics, plus Foundry's `ApiManagement`
+   * project connection to it. For your own clients of the account's models: the agent does
+   * not use it (its model is the account's own deployment; Foundry's documented route to a
+   * model behind API Management is an API-key connection on StandardV2 or PremiumV2).
+   * @default false
+   */
+  readonly aiGateway?: boolean;
+  /**
+   * Tokens per minute each caller may spend through `/openai` (keyed on the token's `oid`, else the IP); needs `aiGateway`.
    * @default 10000
    */
   readonly tokensPerMinute?: number;
   /**
-   * Audiences accepted from callers of the `/openai` AI gateway.
+   * Audiences accepted from callers of the `/openai` AI gateway; needs `aiGateway`.
    * @default ['https://cognitiveservices.azure.com', 'https://ai.azure.com']
    */
   readonly aiGatewayAudiences?: string[];
@@ -90,6 +104,12 @@ export interface GatewayOptions {
    * @default true
    */
   readonly ordersApiGatewayProof?: boolean;
+  /**
+   * Calls per minute each signed-in user (the token's `oid`) may make through `/orders-mcp` and
+   * `/orders-api` together; beyond it API Management answers 429 with `Retry-After`. 0 turns the limit off.
+   * @default 120
+   */
+  readonly perUserCallsPerMinute?: number;
   /**
    * The Orders API's OpenAPI document that `/orders-api` imports (JSON, written by the services' build).
    * @default - `lib-services/dist/orders-api/openapi.json` of this package
@@ -120,6 +140,13 @@ export interface GatewayProps extends GatewayOptions {
    * @default - none
    */
   readonly requiredScopes?: string[];
+  /**
+   * The Orders API's read and write scopes: `/orders-api` GETs and MCP calls need either, POST,
+   * PUT, DELETE and the `create-order`, `update-order`, `delete-order` tools need the write scope
+   * (403 `insufficient_scope` naming it otherwise). They are also the metadata's `scopes_supported`.
+   * @default - no per-operation scope check
+   */
+  readonly ordersApiScopes?: OrdersApiScopes;
   /** Resource id of Application Insights (logger target). */
   readonly applicationInsightsId: string;
   /** Application Insights connection string. */
@@ -130,12 +157,12 @@ export interface GatewayProps extends GatewayOptions {
    */
   readonly logAnalyticsWorkspaceId?: string;
   /**
-   * Azure OpenAI endpoint behind `/openai`, `https://<subdomain>.openai.azure.com/openai`.
-   * @default - no `/openai` AI gateway
+   * Azure OpenAI endpoint behind `/openai`, `https://<subdomain>.openai.azure.com/openai` (used with `aiGateway`).
+   * @default - none; `aiGateway` needs it
    */
   readonly openAiEndpoint?: string;
   /**
-   * Cognitive Services account the gateway's identity may call ("Cognitive Services User").
+   * Cognitive Services account the gateway's identity may call ("Cognitive Services User"), with `aiGateway`.
    * @default - no role assignment
    */
   readonly cognitiveAccountId?: string;
@@ -164,7 +191,7 @@ export class Gateway extends Construct {
     return `${gatewayUrl}/orders-mcp/mcp`;
   }
 
-  /** Name of the API Management service. */
+  /** Name of the API Management service: a reference to the service (or its data source), so whatever uses it waits for the service. */
   public readonly apiManagementName: string;
   /** Resource id of the API Management service. */
   public readonly apiManagementId: string;
@@ -174,12 +201,14 @@ export class Gateway extends Construct {
   public readonly mcpUrl: string;
   /** Base URL of the Orders API as clients see it through the gateway (`<gateway>/orders-mcp`), its PUBLIC_BASE_URL. */
   public readonly ordersMcpBaseUrl: string;
-  /** The REST API through the gateway, `<gateway>/orders-api`. */
+  /** The REST API through the gateway, `<gateway>/orders-api`: the public base of the Orders API's REST routes (their metadata and challenges). */
   public readonly ordersRestUrl: string;
   /** RFC 9728 metadata URL of the MCP endpoint (path-inserted form). */
   public readonly mcpMetadataUrl: string;
   /** Principal (object) id of the service's system-assigned identity. */
   public readonly principalId: string;
+  /** The `/openai` AI gateway, `<gateway>/openai`; undefined unless `aiGateway` is true. */
+  public readonly aiGatewayUrl?: string;
   /** Header in which the gateway sends its own token to the Orders API. */
   public readonly gatewayProofHeader = GATEWAY_PROOF_HEADER;
   /** The gateway token's audience registration; undefined when `ordersApiGatewayProof` is false. */
@@ -190,6 +219,7 @@ export class Gateway extends Construct {
   constructor(scope: Construct, id: string, props: GatewayProps) {
     super(scope, id);
     const owner = 'Gateway';
+    checkGatewayValues(owner, '', props);
     if (props.enabled === false) {
       throw new Error('Gateway: enabled is false: leave the Gateway out instead of creating it.');
     }
@@ -204,31 +234,52 @@ export class Gateway extends Construct {
       throw new Error(`Gateway: skuName "${props.skuName}" is not a v2 SKU: use BasicV2_<n>, StandardV2_<n> or PremiumV2_<n>.`);
     }
     requireRange(owner, 'tokensPerMinute', props.tokensPerMinute, 1, 100_000_000);
+    requireRange(owner, 'perUserCallsPerMinute', props.perUserCallsPerMinute, 0, 1_000_000);
+    if (props.ordersApiScopes !== undefined) {
+      const { read, write } = props.ordersApiScopes;
+      for (const [key, name] of Object.entries({ read, write })) {
+        if (!/^[^\s"\\]+$/.test(name)) throw new Error(`Gateway: ordersApiScopes.${key} "${name}" is not a scope name (no spaces, quotes or backslashes).`);
+      }
+      if (read === write) throw new Error('Gateway: ordersApiScopes.read and ordersApiScopes.write are the same scope; reading and changing orders need two.');
+    }
+    const aiGateway = props.aiGateway ?? false;
+    if (!aiGateway) {
+      for (const [key, value] of Object.entries({ tokensPerMinute: props.tokensPerMinute, aiGatewayAudiences: props.aiGatewayAudiences })) {
+        if (value !== undefined) throw new Error(`Gateway: ${key} configures the /openai AI gateway, which is off: set aiGateway: true, or leave ${key} out.`);
+      }
+    } else if (props.openAiEndpoint === undefined) {
+      throw new Error('Gateway: aiGateway needs openAiEndpoint (the Azure OpenAI endpoint behind /openai).');
+    }
     const openApi = readOpenApiDocument(props.ordersApiOpenApiPath ?? DEFAULT_OPENAPI_PATH);
     const { placement } = props;
 
-    // The service: new or existing.
-    let resourceGroupName: string;
+    // The service: new or existing. Children take its name and resource group from these
+    // attributes (never from the strings they were made of): Terraform then creates them only
+    // after the service, which a v2 service needs (azurerm's create of a child does not wait
+    // for a parent that is still provisioning).
+    const serviceName = props.existingName ?? props.name ?? Gateway.defaultName(placement);
     let principalId: string;
+    let apim: { apiManagementName: string; resourceGroupName: string };
     if (props.existingName !== undefined) {
-      resourceGroupName = props.existingResourceGroupName ?? placement.resourceGroupName;
-      const existing = new DataAzurermApiManagement(this, 'Existing', { name: props.existingName, resourceGroupName });
-      this.apiManagementName = props.existingName;
+      const existing = new DataAzurermApiManagement(this, 'Existing', {
+        name: props.existingName,
+        resourceGroupName: props.existingResourceGroupName ?? placement.resourceGroupName,
+      });
+      apim = { apiManagementName: existing.name, resourceGroupName: existing.resourceGroupName };
       this.apiManagementId = existing.id;
       principalId = existing.identity.get(0).principalId;
     } else {
-      resourceGroupName = placement.resourceGroupName;
-      this.apiManagementName = props.name ?? Gateway.defaultName(placement);
       const service = new ApiManagement(this, 'Service', {
-        name: this.apiManagementName,
+        name: serviceName,
         location: placement.location,
-        resourceGroupName,
+        resourceGroupName: placement.resourceGroupName,
         skuName: props.skuName ?? 'BasicV2_1',
         publisherName: props.publisherName ?? 'Identity Propagating Agent',
         publisherEmail: props.publisherEmail ?? 'apim-publisher@example.com',
         identity: { type: 'SystemAssigned' },
         tags: placement.tags,
       });
+      apim = { apiManagementName: service.name, resourceGroupName: service.resourceGroupName };
       this.apiManagementId = service.id;
       principalId = service.identity.principalId;
       if (props.logAnalyticsWorkspaceId !== undefined) {
@@ -243,15 +294,15 @@ export class Gateway extends Construct {
         });
       }
     }
+    this.apiManagementName = apim.apiManagementName;
     this.principalId = principalId;
     // The default host name works for new and existing services, and is known before either exists.
-    this.gatewayUrl = Gateway.gatewayUrlOf(this.apiManagementName);
+    this.gatewayUrl = Gateway.gatewayUrlOf(serviceName);
     this.mcpUrl = Gateway.mcpUrlOf(this.gatewayUrl);
     this.ordersMcpBaseUrl = `${this.gatewayUrl}/orders-mcp`;
     this.ordersRestUrl = `${this.gatewayUrl}/orders-api`;
     this.mcpMetadataUrl = `${this.gatewayUrl}/.well-known/oauth-protected-resource/orders-mcp/mcp`;
     const restMetadataUrl = `${this.gatewayUrl}/.well-known/oauth-protected-resource/orders-api`;
-    const apim = { apiManagementName: this.apiManagementName, resourceGroupName };
 
     // Named values the policies reference as {{name}}.
     const values: Array<[string, string, string]> = [
@@ -277,11 +328,15 @@ export class Gateway extends Construct {
 
     const audiences = props.audiences ?? ['https://ai.azure.com'];
     const requiredScopes = props.requiredScopes ?? [];
+    // A scope as a client asks Entra for it: the resource's identifier, then the name.
+    const scopeUri = (name: string) => `${audiences[0]}/${name}`;
     const bearer = {
       tenantId: namedValue('orders-tenant-id'),
       audiences,
       allowedClientIds: props.allowedClientIds ?? [],
       requiredScopes,
+      operationScopes: props.ordersApiScopes && { scopes: props.ordersApiScopes, scopeUri },
+      callsPerMinute: props.perUserCallsPerMinute ?? 120,
     };
     type ApiExtras = Partial<ConstructorParameters<typeof ApiManagementApi>[2]>;
     const api = (logicalId: string, name: string, displayName: string, path: string, extra: ApiExtras = {}) =>
@@ -313,7 +368,8 @@ export class Gateway extends Construct {
 
     // RFC 9728 metadata, anonymous, answered by the gateway itself.
     const authorizationServers = entraIssuers(namedValue('orders-tenant-id'));
-    const scopesSupported = requiredScopes.length > 0 ? requiredScopes.map((s) => `${audiences[0]}/${s}`) : [`${audiences[0]}/.default`];
+    const advertised = props.ordersApiScopes ? [props.ordersApiScopes.read, props.ordersApiScopes.write] : requiredScopes;
+    const scopesSupported = advertised.length > 0 ? advertised.map(scopeUri) : [scopeUri('.default')];
     const mcpMetadata = protectedResourceMetadataPolicy({ resource: namedValue('orders-mcp-resource'), authorizationServers, scopesSupported });
     const restMetadata = protectedResourceMetadataPolicy({ resource: namedValue('orders-api-resource'), authorizationServers, scopesSupported });
     // The RFC's form: the well-known segment inserted between host and path.
@@ -335,11 +391,14 @@ export class Gateway extends Construct {
       ...apim, apiName: appended.name, operationId: appendedOp.operationId, xmlContent: mcpMetadata, ...afterNamedValues,
     });
 
+    // The APIs whose diagnostics azurerm manages (the /openai one needs azapi, below).
     const gatewayApis = [mcpApi, restApi, wellKnown, appended];
 
     // /openai: the AI gateway to the account's models with the gateway's managed identity.
-    if (props.openAiEndpoint !== undefined) {
-      const openAiApi = api('AiGatewayApi', 'azure-openai', 'Azure OpenAI (AI gateway)', 'openai', { serviceUrl: props.openAiEndpoint });
+    let openAiApi: ApiManagementApi | undefined;
+    if (aiGateway && props.openAiEndpoint !== undefined) {
+      this.aiGatewayUrl = `${this.gatewayUrl}/openai`;
+      openAiApi = api('AiGatewayApi', 'azure-openai', 'Azure OpenAI (AI gateway)', 'openai', { serviceUrl: props.openAiEndpoint });
       for (const method of ['POST', 'GET']) operation(`AiGateway${method}`, openAiApi, `all-${method.toLowerCase()}`, method, '/*');
       new ApiManagementApiPolicy(this, 'AiGatewayPolicy', {
         ...apim,
@@ -351,9 +410,8 @@ export class Gateway extends Construct {
         }),
         ...afterNamedValues,
       });
-      gatewayApis.push(openAiApi);
     }
-    if (props.cognitiveAccountId !== undefined) {
+    if (aiGateway && props.cognitiveAccountId !== undefined) {
       new RoleAssignment(this, 'CognitiveServicesUser', {
         scope: props.cognitiveAccountId,
         roleDefinitionId: roleDefinitionId(placement.resourceGroupId, ROLE.cognitiveServicesUser),
@@ -391,7 +449,34 @@ export class Gateway extends Construct {
       // Someone else's service: diagnose only our APIs.
       for (const a of gatewayApis) new ApiManagementApiDiagnostic(this, `${a.node.id}Diagnostic`, { ...diagnostic, apiName: a.name });
     }
+    if (openAiApi) {
+      // `llm-emit-token-metric` emits only where the Application Insights diagnostic has
+      // `metrics: true`, which azurerm 4.55's diagnostic resources cannot set: the /openai API's
+      // diagnostic is an ARM body (same logging as the others, plus metrics).
+      new AzapiResource(this, 'AiGatewayDiagnostic', {
+        type: 'Microsoft.ApiManagement/service/apis/diagnostics@2024-05-01',
+        name: 'applicationinsights',
+        parentId: `${this.apiManagementId}/apis/${openAiApi.name}`,
+        schemaValidationEnabled: true,
+        body: { properties: { ...armDiagnosticProperties(logger.id), metrics: true } },
+      });
+    }
   }
+}
+
+/** The diagnostic settings above in the ARM shape (`Microsoft.ApiManagement/service/apis/diagnostics` 2024-05-01). */
+function armDiagnosticProperties(loggerId: string): { [key: string]: unknown } {
+  const message = (headers: string[]) => ({ headers, body: { bytes: 0 } });
+  return {
+    loggerId,
+    alwaysLog: 'allErrors',
+    logClientIp: true,
+    verbosity: 'information',
+    httpCorrelationProtocol: 'W3C',
+    sampling: { samplingType: 'fixed', percentage: 100 },
+    frontend: { request: message(REQUEST_HEADERS), response: message(RESPONSE_HEADERS) },
+    backend: { request: message(REQUEST_HEADERS), response: message(RESPONSE_HEADERS) },
+  };
 }
 
 function readOpenApiDocument(path: string): string {
@@ -408,6 +493,9 @@ function readOpenApiDocument(path: string): string {
   if (typeof document?.openapi !== 'string' || typeof document?.paths !== 'object') {
     throw new Error(`Gateway: ${path} is not an OpenAPI document (no "openapi" version or "paths").`);
   }
+  // `servers` would name a host APIM does not serve this API at (a document fetched from the
+  // Orders API lists its public base); the backend is `service_url` and clients use `/orders-api`.
+  const imported = 'servers' in document ? JSON.stringify({ ...document, servers: undefined }) : text;
   // Literal text for Terraform: `${` and `%{` would otherwise start an interpolation or a directive.
-  return text.replace(/\$\{/g, '$$${').replace(/%\{/g, '%%{');
+  return imported.replace(/\$\{/g, '$$${').replace(/%\{/g, '%%{');
 }

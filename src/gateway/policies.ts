@@ -1,3 +1,5 @@
+import type { OrdersApiScopes } from '../orders-api-access/scopes';
+
 /**
  * Typed builders of the API Management policy documents. Every value passes through an
  * escaper (XML, and C# string literals inside policy expressions), so the output is
@@ -146,14 +148,29 @@ export interface GatewayProof {
   readonly resource: string;
 }
 
+/** Tools of the Orders MCP server that change orders: they need the write scope (the others read or write). */
+export const ORDERS_WRITE_TOOLS = ['create-order', 'update-order', 'delete-order'];
+
+/** Per-operation scopes: reading needs the read or the write scope, changing needs the write scope. */
+export interface OperationScopes {
+  /** Short scope names as in `scp`. */
+  readonly scopes: OrdersApiScopes;
+  /** How the challenge names a scope (e.g. `api://<client id>/Orders.Read`), so a client can request it. */
+  readonly scopeUri: (scope: string) => string;
+}
+
 /** Options of {@link protectedApiPolicy}. */
 export interface ProtectedApiPolicyOptions extends BearerValidation {
   /** RFC 9728 metadata URL named in the 401 and 403 challenges. */
   readonly resourceMetadataUrl: string;
-  /** Pass the backend's response through unbuffered (MCP Streamable HTTP / server-sent events). */
+  /** The MCP endpoint: responses pass through unbuffered (Streamable HTTP / server-sent events); tools decide the scope. */
   readonly streaming: boolean;
   /** After the caller's token passed: add the gateway's own token in {@link GATEWAY_PROOF_HEADER}. */
   readonly gatewayProof?: GatewayProof;
+  /** Check the scope each operation needs (REST: by method; MCP: by the tool called). */
+  readonly operationScopes?: OperationScopes;
+  /** Calls per minute per caller `oid` (429 with `Retry-After` beyond); 0 or undefined: no limit. */
+  readonly callsPerMinute?: number;
 }
 
 /**
@@ -169,6 +186,78 @@ function gatewayProofSteps(proof: GatewayProof): { strip: XmlElement; attach: Xm
       setHeader(GATEWAY_PROOF_HEADER, `@("Bearer " + (string)context.Variables[${csharpString(GATEWAY_TOKEN_VARIABLE)}])`),
     ],
   };
+}
+
+const SCOPES = `${JWT}.Claims.GetValueOrDefault("scp", "").Split(' ')`;
+const MCP_TOOLS_VARIABLE = 'mcpTools';
+const RETRY_AFTER_VARIABLE = 'retryAfter';
+/** Shared by both APIs: one budget per user, as the Orders API keeps one. */
+const RATE_LIMIT_KEY = `@("orders:" + ${JWT}.Claims.GetValueOrDefault("oid", context.Request.IpAddress))`;
+
+function csharpArray(values: string[]): string {
+  return `new string[] { ${values.map(csharpString).join(', ')} }`;
+}
+
+/**
+ * Every tool a request calls: the `Mcp-Name` header (current revision) and each `tools/call`
+ * of the JSON-RPC body (an object, or a batch of the 2025-03-26 revision). Both count, so a
+ * header that names a read tool cannot hide a write tool in the body. Not JSON: none.
+ */
+const MCP_TOOLS_EXPRESSION = [
+  '@{',
+  '  var names = new List<string>();',
+  '  var header = context.Request.Headers.GetValueOrDefault("Mcp-Name", "");',
+  '  if (header != "") { names.Add(header); }',
+  '  if (context.Request.Body != null) {',
+  '    try {',
+  '      var body = context.Request.Body.As<JToken>(preserveContent: true);',
+  '      IEnumerable<JToken> messages = body is JArray ? (IEnumerable<JToken>)body : new JToken[] { body };',
+  '      foreach (var m in messages) {',
+  '        if (m is JObject && (string)m["method"] == "tools/call" && m["params"] is JObject) { names.Add((string)m["params"]["name"] ?? ""); }',
+  '      }',
+  '    } catch { }',
+  '  }',
+  '  return string.Join(",", names);',
+  '}',
+].join('\n');
+
+/** 403 `insufficient_scope` naming the scope to ask for and where the metadata is. */
+function insufficientScope(o: ProtectedApiPolicyOptions, needed: string, message: string): XmlElement {
+  const scope = o.operationScopes!.scopeUri(needed);
+  return errorResponse(403, 'Forbidden', `Bearer error="insufficient_scope", scope="${scope}", resource_metadata="${o.resourceMetadataUrl}"`,
+    'insufficient_scope', message);
+}
+
+/** REST: GET and HEAD read (read or write scope), everything else changes (write scope). MCP: by the tools called. */
+function operationScopeSteps(o: ProtectedApiPolicyOptions): XmlElement[] {
+  const { read, write } = o.operationScopes!.scopes;
+  const lacksWrite = `!${SCOPES}.Contains(${csharpString(write)})`;
+  const lacksRead = `!${SCOPES}.Intersect(${csharpArray([read, write])}).Any()`;
+  const changes = o.streaming
+    ? `((string)context.Variables[${csharpString(MCP_TOOLS_VARIABLE)}]).Split(',').Intersect(${csharpArray(ORDERS_WRITE_TOOLS)}).Any()`
+    : '(context.Request.Method != "GET" && context.Request.Method != "HEAD")';
+  return [
+    ...(o.streaming ? [el('set-variable', { name: MCP_TOOLS_VARIABLE, value: MCP_TOOLS_EXPRESSION })] : []),
+    el('choose', {},
+      el('when', { condition: `@(${changes} && ${lacksWrite})` },
+        insufficientScope(o, write, `Changing orders needs the ${write} scope.`)),
+      el('when', { condition: `@(${lacksRead})` },
+        insufficientScope(o, read, `Reading orders needs the ${read} or the ${write} scope.`)),
+    ),
+  ];
+}
+
+/** The tool name of an MCP call, from `Mcp-Name` where the client sends it, into Application Insights. */
+function mcpToolTrace(): XmlElement {
+  const tool = 'context.Request.Headers.GetValueOrDefault("Mcp-Name", "")';
+  return el('choose', {},
+    el('when', { condition: `@(${tool} != "")` },
+      el('trace', { source: 'orders-mcp', severity: 'information' },
+        el('message', {}, `@("MCP " + context.Request.Headers.GetValueOrDefault("Mcp-Method", "tools/call") + " " + ${tool})`),
+        el('metadata', { name: 'mcp-tool', value: `@(${tool})` }),
+      ),
+    ),
+  );
 }
 
 /**
@@ -196,6 +285,19 @@ export function protectedApiPolicy(o: ProtectedApiPolicyOptions): string {
         'insufficient_scope', 'The bearer token lacks a required scope.')));
   }
   inbound.push(el('choose', {}, ...checks));
+  const limited = o.callsPerMinute !== undefined && o.callsPerMinute > 0;
+  if (limited) {
+    inbound.push(el('rate-limit-by-key', {
+      'calls': o.callsPerMinute,
+      'renewal-period': 60,
+      'counter-key': RATE_LIMIT_KEY,
+      'retry-after-header-name': 'Retry-After',
+      'retry-after-variable-name': RETRY_AFTER_VARIABLE,
+      'remaining-calls-header-name': 'X-RateLimit-Remaining',
+    }));
+  }
+  if (o.operationScopes) inbound.push(...operationScopeSteps(o));
+  if (o.streaming) inbound.push(mcpToolTrace());
   if (proof) inbound.push(...proof.attach);
   return policies({
     inbound,
@@ -208,6 +310,13 @@ export function protectedApiPolicy(o: ProtectedApiPolicyOptions): string {
           errorResponse(401, 'Unauthorized', `Bearer resource_metadata="${o.resourceMetadataUrl}"`, 'unauthorized', 'A bearer token is required.')),
         el('when', { condition: '@(context.Response.StatusCode == 401)' },
           errorResponse(401, 'Unauthorized', invalid, 'invalid_token', 'The bearer token is invalid.')),
+        ...(limited ? [el('when', { condition: '@(context.Response.StatusCode == 429 || context.LastError.Reason == "RateLimitExceeded")' },
+          el('return-response', {},
+            el('set-status', { code: 429, reason: 'Too Many Requests' }),
+            setHeader('Retry-After', `@(context.Variables.GetValueOrDefault<object>(${csharpString(RETRY_AFTER_VARIABLE)}, 60).ToString())`),
+            setHeader('Content-Type', 'application/json'),
+            el('set-body', {}, JSON.stringify({ error: 'rate_limited', message: `More than ${o.callsPerMinute} calls in a minute; retry after the number of seconds in Retry-After.` })),
+          ))] : []),
       ),
     ],
   });

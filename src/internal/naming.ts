@@ -3,17 +3,17 @@ import { Fn } from './tf';
 /** Lower-case letters and digits, hyphens inside; short enough for every Azure name derived from it. */
 const BASE_NAME = /^[a-z][a-z0-9-]{1,12}[a-z0-9]$/;
 
-export function validateBaseName(owner: string, baseName: string): void {
+export function validateBaseName(owner: string, baseName: string, path = 'baseName'): void {
   if (!BASE_NAME.test(baseName) || baseName.includes('--')) {
-    throw new Error(`${owner}: baseName "${baseName}" is invalid: use 3 to 14 lower-case letters, digits and single hyphens, starting with a letter and not ending with a hyphen.`);
+    throw new Error(`${owner}: ${path} "${baseName}" is invalid: use 3 to 14 lower-case letters, digits and single hyphens, starting with a letter and not ending with a hyphen.`);
   }
 }
 
 const SUFFIX = /^[a-z0-9]{3,8}$/;
 
-export function validateUniqueSuffix(owner: string, suffix: string): void {
+export function validateUniqueSuffix(owner: string, suffix: string, path = 'uniqueSuffix'): void {
   if (!SUFFIX.test(suffix)) {
-    throw new Error(`${owner}: uniqueSuffix "${suffix}" is invalid: use 3 to 8 lower-case letters and digits.`);
+    throw new Error(`${owner}: ${path} "${suffix}" is invalid: use 3 to 8 lower-case letters and digits.`);
   }
 }
 

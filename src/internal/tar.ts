@@ -1,8 +1,5 @@
 import { createHash } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 
 /** Fixed metadata: the archive depends on file names and contents only. */
 const MTIME = 946684800; // 2000-01-01T00:00:00Z (some tools warn about 0)
@@ -12,10 +9,12 @@ const BLOCK = 512;
 const RECORD = BLOCK * 20;
 
 export interface ContextArchive {
-  /** The gzip-compressed tar. */
-  readonly gzip: Buffer;
-  /** sha256 (hex) of the uncompressed tar: stable even if a zlib build compresses differently. */
+  /** sha256 (hex) of the tar: the content hash the image tag derives from. */
   readonly sha256: string;
+  /** Length of the tar in bytes. */
+  readonly size: number;
+  /** The tar's bytes in order (joined only to be written). */
+  readonly parts: readonly Buffer[];
 }
 
 function octal(value: number, width: number): string {
@@ -53,96 +52,96 @@ function header(path: string, size: number, directory: boolean): Buffer {
   return block;
 }
 
-/** Relative POSIX paths under `root`, directories with a trailing slash, sorted by byte order. */
-function entries(root: string, relative = ''): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(join(root, relative))) {
-    const path = relative ? `${relative}/${name}` : name;
-    const stat = lstatSync(join(root, path));
-    if (stat.isDirectory()) {
-      out.push(`${path}/`, ...entries(root, path));
-    } else if (stat.isFile()) {
-      out.push(path);
-    } else {
-      throw new Error(`build context: "${join(root, path)}" is neither a file nor a directory (links are not archived)`);
+function withSlash(root: string): string {
+  return root.endsWith('/') ? root : `${root}/`;
+}
+
+/** A file or directory (path ending in `/`) of a context, relative, POSIX, with what its signature needs. */
+interface Entry {
+  readonly path: string;
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+/** The entries under `root`, sorted by byte order (each stat once). */
+function entries(root: string): Entry[] {
+  const out: Entry[] = [];
+  const base = withSlash(root);
+  const walk = (relative: string) => {
+    for (const name of readdirSync(base + relative)) {
+      const path = relative ? `${relative}${name}` : name;
+      const stat = lstatSync(base + path);
+      if (stat.isDirectory()) {
+        out.push({ path: `${path}/`, size: 0, mtimeMs: 0 });
+        walk(`${path}/`);
+      } else if (stat.isFile()) {
+        out.push({ path, size: stat.size, mtimeMs: stat.mtimeMs });
+      } else {
+        throw new Error(`build context: "${base}${path}" is neither a file nor a directory (links are not archived)`);
+      }
     }
-  }
-  return out;
+  };
+  walk('');
+  const bytes = new Map(out.map((e) => [e, Buffer.from(e.path)]));
+  return out.sort((a, b) => Buffer.compare(bytes.get(a)!, bytes.get(b)!));
 }
 
 /**
- * A deterministic `tar.gz` of a folder: sorted entries, fixed mtime, uid, gid and modes,
- * gzip without a timestamp. The same files give the same bytes, so the image tag derived
- * from it changes only when the content does.
+ * A deterministic tar of a folder: sorted entries, fixed mtime, uid, gid and modes. The same
+ * files give the same bytes, so the image tag derived from it changes only when the content does.
+ *
+ * Not compressed: gzip cost about 100 ms per service on every synth, to save a few MB of an
+ * upload that happens only when the content changes; the ACR build agent reads a plain tar
+ * (Azure/acr-builder `scan/context.go`: any tar, compressed or not, is untarred).
  */
-export function contextArchive(root: string): ContextArchive {
-  const paths = entries(root).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+export function contextArchive(root: string, listed: readonly Entry[] = entries(root)): ContextArchive {
+  const paths = listed.map((e) => e.path);
+  // Joined by hand: path.join's normalization cost more than the reads of a hundred files.
+  const base = withSlash(root);
   const parts: Buffer[] = [];
+  const hash = createHash('sha256');
+  let size = 0;
+  const add = (part: Buffer) => {
+    parts.push(part);
+    hash.update(part);
+    size += part.length;
+  };
   for (const path of paths) {
     if (path.endsWith('/')) {
-      parts.push(header(path, 0, true));
+      add(header(path, 0, true));
       continue;
     }
-    const content = readFileSync(join(root, path));
-    parts.push(header(path, content.length, false), content);
+    const content = readFileSync(base + path);
+    add(header(path, content.length, false));
+    add(content);
     const pad = (BLOCK - (content.length % BLOCK)) % BLOCK;
-    if (pad) parts.push(Buffer.alloc(pad, 0));
+    if (pad) add(Buffer.alloc(pad, 0));
   }
-  parts.push(Buffer.alloc(BLOCK * 2, 0));
-  let tar = Buffer.concat(parts);
-  const recordPad = (RECORD - (tar.length % RECORD)) % RECORD;
-  if (recordPad) tar = Buffer.concat([tar, Buffer.alloc(recordPad, 0)]);
-
-  const sha256 = createHash('sha256').update(tar).digest('hex');
-  let gzip: Buffer | undefined;
-  return {
-    sha256,
-    // Compressed on first use only: a context already staged under its hash is not compressed again.
-    get gzip() {
-      if (!gzip) {
-        // Fast compression: synth time matters more than a few hundred KB of upload.
-        gzip = gzipSync(tar, { level: 1 });
-        // The gzip header's MTIME is 0 already; its OS byte depends on the platform zlib was built for.
-        gzip[9] = 255;
-      }
-      return gzip;
-    },
-  };
+  add(Buffer.alloc(BLOCK * 2, 0));
+  const recordPad = (RECORD - (size % RECORD)) % RECORD;
+  if (recordPad) add(Buffer.alloc(recordPad, 0));
+  return { sha256: hash.digest('hex'), size, parts };
 }
 
-const cache = new Map<string, { signature: string; archive: ContextArchive }>();
-
-/** Where the content hash of a folder is remembered across processes, keyed by its files' names, sizes and mtimes. */
-function hashCacheFile(root: string, signature: string): string {
-  const key = createHash('sha256').update(root).update('\0').update(signature).digest('hex');
-  return join(tmpdir(), 'cdktf-identity-propagating-agent', 'context-hashes', key);
+/** The archive as one buffer (to write it). */
+export function archiveBytes(archive: ContextArchive): Buffer {
+  return Buffer.concat(archive.parts as Buffer[], archive.size);
 }
+
+/** In this process only: the archive of a folder, while its files' names, sizes and mtimes are unchanged. */
+const memo = new Map<string, { signature: string; archive: ContextArchive }>();
 
 /**
- * {@link contextArchive}, reused while the folder's files are unchanged: within one process, and
- * across processes through the remembered content hash, so a synth of unchanged bundles reads
- * no file contents (the archive itself is built only if its staged copy is missing).
+ * {@link contextArchive}, reused within one process while the folder's files are unchanged
+ * (an app that builds several stacks reads each bundle once). Nothing is remembered on disk:
+ * every process hashes the files it ships.
  */
 export function cachedContextArchive(root: string): ContextArchive {
-  const signature = entries(root).map((p) => {
-    const stat = statSync(join(root, p));
-    return `${p}:${stat.size}:${stat.mtimeMs}`;
-  }).join('|');
-  const hit = cache.get(root);
+  const listed = entries(root);
+  const signature = listed.map((e) => `${e.path}:${e.size}:${e.mtimeMs}`).join('|');
+  const hit = memo.get(root);
   if (hit && hit.signature === signature) return hit.archive;
-  const remembered = hashCacheFile(root, signature);
-  let archive: ContextArchive;
-  if (existsSync(remembered)) {
-    const sha256 = readFileSync(remembered, 'utf8').trim();
-    let built: ContextArchive | undefined;
-    archive = { sha256, get gzip() { return (built ??= contextArchive(root)).gzip; } };
-  } else {
-    archive = contextArchive(root);
-    mkdirSync(dirname(remembered), { recursive: true });
-    const temporary = `${remembered}.${process.pid}.tmp`;
-    writeFileSync(temporary, archive.sha256);
-    renameSync(temporary, remembered);
-  }
-  cache.set(root, { signature, archive });
+  const archive = contextArchive(root, listed);
+  memo.set(root, { signature, archive });
   return archive;
 }

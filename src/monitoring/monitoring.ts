@@ -1,6 +1,7 @@
 import { ApplicationInsights } from '@cdktf/provider-azurerm/lib/application-insights';
 import { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics-workspace';
 import { Construct } from 'constructs';
+import { checkPlacement } from '../internal/azure-values';
 import { rejectTogether, requireRange } from '../internal/validation';
 import { Placement } from '../placement';
 
@@ -51,6 +52,7 @@ export class Monitoring extends Construct {
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
     const owner = 'Monitoring';
+    checkPlacement(owner, props.placement);
     rejectTogether(owner, { existingLogAnalyticsWorkspaceId: props.existingLogAnalyticsWorkspaceId, retentionInDays: props.retentionInDays },
       'retention is a setting of a new workspace; set it on your existing workspace instead.');
     rejectTogether(owner, { existingLogAnalyticsWorkspaceId: props.existingLogAnalyticsWorkspaceId, dailyQuotaGb: props.dailyQuotaGb },

@@ -1,5 +1,4 @@
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ContainerRegistry } from '@cdktf/provider-azurerm/lib/container-registry';
 import { ContainerRegistryTask } from '@cdktf/provider-azurerm/lib/container-registry-task';
@@ -11,9 +10,10 @@ import { StorageAccount } from '@cdktf/provider-azurerm/lib/storage-account';
 import { StorageBlob } from '@cdktf/provider-azurerm/lib/storage-blob';
 import { StorageContainer } from '@cdktf/provider-azurerm/lib/storage-container';
 import { Construct } from 'constructs';
+import { checkImageValues } from '../internal/azure-values';
 import { alphanumericName } from '../internal/naming';
-import { cachedContextArchive, ContextArchive } from '../internal/tar';
-import { AssetType, Fn, TerraformAsset } from '../internal/tf';
+import { archiveBytes, cachedContextArchive, ContextArchive } from '../internal/tar';
+import { App, Fn, TerraformStack, Token } from '../internal/tf';
 import { rejectTogether } from '../internal/validation';
 import { Placement } from '../placement';
 
@@ -22,6 +22,9 @@ const SERVICES = ['orders-api', 'chat-app'] as const;
 type Service = typeof SERVICES[number];
 
 const SKUS = ['Basic', 'Standard', 'Premium'];
+
+/** registry/path/name, then `:tag` and/or `@sha256:<digest>` (the distribution reference grammar, simplified). */
+const IMAGE_REFERENCE = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
 
 /** Container registry and image options of the stack. */
 export interface ImageOptions {
@@ -45,6 +48,13 @@ export interface ImageOptions {
    * @default - `lib-services/dist` of this package (built by `npm run build:services`)
    */
   readonly servicesDistDir?: string;
+  /**
+   * Base image of the images built from the bundled services (the `BASE_IMAGE` build argument of
+   * their Dockerfiles): a Node.js 24 image that runs `node server.mjs` as uid 1000. It must be
+   * pullable by the ACR build agent: anonymously, or from this registry.
+   * @default - `mcr.microsoft.com/azurelinux/base/nodejs:24` (Microsoft's registry: no anonymous pull rate limit, unlike Docker Hub)
+   */
+  readonly baseImage?: string;
   /**
    * Your own Orders API image (full reference, e.g. `myregistry.azurecr.io/orders-api:1.4`):
    * nothing is built for it. It must be pullable anonymously or from this registry.
@@ -73,6 +83,12 @@ export interface ImageRegistryProps extends ImageOptions {
    * @default - from the environment, as the stack's azurerm provider
    */
   readonly tenantId?: string;
+  /**
+   * Whether there is a Chat App image: false for the Orders API alone (only its image is built
+   * or taken; `chatAppImage` must be unset).
+   * @default true
+   */
+  readonly chatApp?: boolean;
 }
 
 /** One service's build: what the task reads and the tag it pushes. */
@@ -83,7 +99,7 @@ interface Build {
 
 /**
  * A container registry (admin user off) and the services' images, built INSIDE Azure: each
- * service's folder becomes a deterministic `tar.gz` (a Terraform asset), is uploaded to a
+ * service's folder becomes a deterministic tar in the stack's synth output, is uploaded to a
  * private blob container of a separate build-context account, and an ACR task builds it
  * through a short-lived read-only SAS. The tag is a hash of the context, so a code change
  * builds and rolls a new image, and no change builds nothing. No Docker, no Azure CLI.
@@ -95,18 +111,20 @@ export class ImageRegistry extends Construct {
   public readonly loginServer: string;
   /** Image the Orders API runs (built or yours). */
   public readonly ordersApiImage: string;
-  /** Image the Chat App runs (built or yours). */
-  public readonly chatAppImage: string;
+  /** Image the Chat App runs (built or yours); undefined when `chatApp` is false. */
+  public readonly chatAppImage?: string;
   /** Tag of the built Orders API image (a hash of its build context); undefined for your own image. */
   public readonly ordersApiImageTag?: string;
   /** Tag of the built Chat App image; undefined for your own image. */
   public readonly chatAppImageTag?: string;
   /** Name of the build-context storage account; undefined when nothing is built. */
   public readonly buildContextStorageAccountName?: string;
+  private readonly baseImage?: string;
 
   constructor(scope: Construct, id: string, props: ImageRegistryProps) {
     super(scope, id);
     const owner = 'ImageRegistry';
+    checkImageValues(owner, '', props);
     rejectTogether(owner, { sku: props.sku, existingRegistryName: props.existingRegistryName },
       'the SKU is a setting of a new registry; set it on your existing registry instead.');
     if (props.existingRegistryResourceGroupName !== undefined && props.existingRegistryName === undefined) {
@@ -115,11 +133,22 @@ export class ImageRegistry extends Construct {
     if (props.sku !== undefined && !SKUS.includes(props.sku)) {
       throw new Error(`${owner}: sku "${props.sku}" is invalid: use one of ${SKUS.join(', ')}.`);
     }
+    if (props.chatApp === false && props.chatAppImage !== undefined) {
+      throw new Error(`${owner}: chatApp is false, so chatAppImage has nothing to configure.`);
+    }
+    const services = SERVICES.filter((s) => s !== 'chat-app' || props.chatApp !== false);
     const own: Record<Service, string | undefined> = { 'orders-api': props.ordersApiImage, 'chat-app': props.chatAppImage };
-    const toBuild = SERVICES.filter((s) => own[s] === undefined);
+    const toBuild = services.filter((s) => own[s] === undefined);
     if (props.servicesDistDir !== undefined && toBuild.length === 0) {
       throw new Error(`${owner}: servicesDistDir and ordersApiImage and chatAppImage cannot be used together: with both images your own, nothing is built.`);
     }
+    if (props.baseImage !== undefined && toBuild.length === 0) {
+      throw new Error(`${owner}: baseImage and ordersApiImage and chatAppImage cannot be used together: with both images your own, nothing is built.`);
+    }
+    if (props.baseImage !== undefined && !Token.isUnresolved(props.baseImage) && !IMAGE_REFERENCE.test(props.baseImage)) {
+      throw new Error(`${owner}: baseImage "${props.baseImage}" is not an image reference (registry/repository:tag or @sha256:digest, lower case, no spaces).`);
+    }
+    this.baseImage = props.baseImage;
     const { placement } = props;
 
     if (props.existingRegistryName !== undefined) {
@@ -154,7 +183,7 @@ export class ImageRegistry extends Construct {
       }
     }
     this.ordersApiImage = own['orders-api'] ?? builds['orders-api']!.image;
-    this.chatAppImage = own['chat-app'] ?? builds['chat-app']!.image;
+    this.chatAppImage = own['chat-app'] ?? builds['chat-app']?.image;
     this.ordersApiImageTag = builds['orders-api']?.tag;
     this.chatAppImageTag = builds['chat-app']?.tag;
   }
@@ -191,14 +220,19 @@ export class ImageRegistry extends Construct {
       storageAccountId: account.id,
       containerAccessType: 'private',
     });
+    // Read-only, and valid for the UTC day of the plan and the day after (from 15 min before
+    // that day's midnight, for clock skew). The signature is an HMAC of these fields, so every
+    // plan of one day computes the same SAS: the tasks plan no change within a day, change in
+    // place once on a later day, and a rerun of a failed build always gets a SAS that is valid
+    // for at least 24 h (the run's own timeout is 30 min).
+    const day = Fn.formatdate("YYYY-MM-DD'T'00:00:00'Z'", Fn.plantimestamp());
     const sas = new DataAzurermStorageAccountBlobContainerSas(this, 'BuildContextSas', {
       provider,
       connectionString: account.primaryConnectionString,
       containerName: container.name,
       httpsOnly: true,
-      // Read-only and short-lived: valid from a little before the plan to two hours after it.
-      start: Fn.timeadd(Fn.plantimestamp(), '-15m'),
-      expiry: Fn.timeadd(Fn.plantimestamp(), '2h'),
+      start: Fn.timeadd(day, '-15m'),
+      expiry: Fn.timeadd(day, '48h'),
       permissions: { read: true, add: false, create: false, write: false, delete: false, list: false },
     });
     // The SAS query string without its leading `?` (whether or not the provider adds one).
@@ -212,37 +246,42 @@ export class ImageRegistry extends Construct {
     }
     const archive = cachedContextArchive(folder);
     const tag = archive.sha256.slice(0, 12);
-    const staged = stage(service, archive);
+    // In the stack's working directory (where Terraform runs), named relative to it.
+    const stack = TerraformStack.of(this);
+    const source = stage(join(App.of(this).outdir, 'stacks', stack.node.id), service, archive, tag);
     const id = pascal(service);
 
-    const asset = new TerraformAsset(this, `${id}Context`, { path: staged, type: AssetType.FILE, assetHash: tag });
     const blob = new StorageBlob(this, `${id}ContextBlob`, {
       provider: context.provider,
-      name: `${service}-${tag}.tar.gz`,
+      name: `${service}-${tag}.tar`,
       storageAccountName: context.account.name,
       storageContainerName: context.container.name,
       type: 'Block',
-      source: asset.path,
-      contentType: 'application/gzip',
+      source,
+      contentType: 'application/x-tar',
     });
-    // The task's name carries the tag: a new context creates a new task (with a fresh SAS) and
-    // a new run; an unchanged one plans no change although the SAS is re-signed on every plan.
+    // The task's name carries the tag: a new context creates a new task and a new run. The step
+    // has the documented shape (ARM TaskStepProperties, 2019-06-01-preview, the api-version of
+    // azurerm's task resource): `contextPath` is the URL of the context, `contextAccessToken`
+    // "the token (git PAT or SAS token of storage account blob)".
     const task = new ContainerRegistryTask(this, `${id}BuildTask`, {
       name: `build-${service}-${tag}`,
       containerRegistryId: this.registryId,
       platform: { os: 'Linux', architecture: 'amd64' },
       dockerStep: {
         dockerfilePath: 'Dockerfile',
-        contextPath: `${blob.url}?${context.token}`,
+        contextPath: blob.url,
         contextAccessToken: context.token,
         imageNames: [`${service}:${tag}`],
         pushEnabled: true,
         cacheEnabled: false,
+        arguments: this.baseImage === undefined ? undefined : { BASE_IMAGE: this.baseImage },
       },
       timeoutInSeconds: 1800,
-      lifecycle: { ignoreChanges: ['docker_step[0].context_path', 'docker_step[0].context_access_token'] },
     });
     // Waits for the run; the apps wait for this construct (see ServiceContainerApps `waitFor`).
+    // A failed run leaves nothing in state, so the next apply schedules it again, through a SAS
+    // valid that day (see the SAS above).
     new ContainerRegistryTaskScheduleRunNow(this, `${id}BuildRun`, { containerRegistryTaskId: task.id });
     return { image: `${this.loginServer}/${service}:${tag}`, tag };
   }
@@ -260,17 +299,25 @@ function defaultServicesDistDir(): string {
   return join(__dirname, '..', '..', 'lib-services', 'dist');
 }
 
-/** Writes the archive to a content-addressed staging folder (atomic, so concurrent synths agree). */
-function stage(service: Service, archive: ContextArchive): string {
-  const dir = join(tmpdir(), 'cdktf-identity-propagating-agent', 'build-contexts', archive.sha256);
-  const file = join(dir, `${service}.tar.gz`);
-  if (!existsSync(file)) {
-    mkdirSync(dir, { recursive: true });
-    const temporary = `${file}.${process.pid}.tmp`;
-    writeFileSync(temporary, archive.gzip);
-    renameSync(temporary, file);
+/**
+ * Writes the archive into the stack's working directory in the synth output
+ * (`build-contexts/<service>-<tag>.tar`, the path returned, relative to that directory), from the
+ * sources, on every synth: nothing is read back, from there or from anywhere outside the synth
+ * output, so a planted or stale file is overwritten, never uploaded. (Writing 7 MB costs less than
+ * reading and comparing a copy; not a TerraformAsset, which would copy the file once more.)
+ */
+function stage(stackDir: string, service: Service, archive: ContextArchive, tag: string): string {
+  const relative = `build-contexts/${service}-${tag}.tar`;
+  const dir = join(stackDir, 'build-contexts');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // One staged context per service: older ones (and anything else under its name) go.
+  for (const name of readdirSync(dir)) {
+    if (name.startsWith(`${service}-`)) rmSync(join(dir, name), { recursive: true, force: true });
   }
-  return file;
+  const temporary = join(dir, `${service}-${process.pid}.tmp`);
+  writeFileSync(temporary, archiveBytes(archive), { mode: 0o600, flag: 'wx' });
+  renameSync(temporary, join(stackDir, relative));
+  return relative;
 }
 
 function pascal(service: string): string {

@@ -1,6 +1,7 @@
 import { DataAzurermResourceGroup } from '@cdktf/provider-azurerm/lib/data-azurerm-resource-group';
 import { ResourceGroup } from '@cdktf/provider-azurerm/lib/resource-group';
 import { Construct } from 'constructs';
+import { checkResourceGroupValues } from '../internal/azure-values';
 import { rejectTogether } from '../internal/validation';
 
 /** Props of {@link AgentResourceGroup}. */
@@ -35,6 +36,7 @@ export class AgentResourceGroup extends Construct {
 
   constructor(scope: Construct, id: string, props: AgentResourceGroupProps) {
     super(scope, id);
+    checkResourceGroupValues('AgentResourceGroup', props);
     rejectTogether('AgentResourceGroup', { name: props.name, existingName: props.existingName },
       'name a new resource group or an existing one, not both.');
     this.isExisting = props.existingName !== undefined;

@@ -1,6 +1,7 @@
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Construct } from 'constructs';
 import { AzapiResource } from '../azapi/resource';
+import { checkPlacement } from '../internal/azure-values';
 import { alphanumericName } from '../internal/naming';
 import { Fn, Token } from '../internal/tf';
 import { rejectTogether } from '../internal/validation';
@@ -62,6 +63,7 @@ export class OrdersStorage extends Construct {
   constructor(scope: Construct, id: string, props: OrdersStorageProps) {
     super(scope, id);
     const owner = 'OrdersStorage';
+    checkPlacement(owner, props.placement);
     rejectTogether(owner, { existingStorageAccountId: props.existingStorageAccountId, replicationType: props.replicationType },
       'replication is a setting of a new account; set it on your existing account instead.');
     this.tableName = props.tableName ?? 'orders';

@@ -27,9 +27,9 @@ function apps(props: Partial<ServiceContainerAppsProps> = {}) {
     ordersApiImage: 'cr.azurecr.io/orders-api:aaa',
     chatAppImage: 'cr.azurecr.io/chat-app:bbb',
     registry: { loginServer: 'cr.azurecr.io', id: '/registries/cr' },
-    tenantId: 'tenant-1',
+    tenantId: '11111111-1111-4111-8111-111111111111',
     tablesEndpoint: 'https://st.table.core.windows.net/',
-    spaClientId: 'spa-client',
+    spaClientId: '22222222-2222-4222-8222-222222222222',
     foundryProjectEndpoint: 'https://acct.services.ai.azure.com/api/projects/proj',
     applicationInsightsConnectionString: 'InstrumentationKey=secret;IngestionEndpoint=https://x',
     ...props,
@@ -56,7 +56,7 @@ describe('environment', () => {
   });
 
   test('contradictions are rejected, naming the props', () => {
-    expect(() => environment({ existingEnvironmentName: 'x', logAnalyticsWorkspaceId: 'w' }))
+    expect(() => environment({ existingEnvironmentName: 'cae-shared', logAnalyticsWorkspaceId: 'w' }))
       .toThrow(/ContainerAppsEnvironment: existingEnvironmentName and logAnalyticsWorkspaceId cannot be used together/);
     expect(() => environment({ existingEnvironmentResourceGroupName: 'rg' })).toThrow(/existingEnvironmentResourceGroupName needs existingEnvironmentName/);
   });
@@ -139,7 +139,7 @@ describe('apps', () => {
     const env = envOf(app(apps().json, 'OrdersApi'));
     expect(env).toEqual({
       PORT: '8000',
-      AUTH_TENANT_ID: 'tenant-1',
+      AUTH_TENANT_ID: '11111111-1111-4111-8111-111111111111',
       AUTH_AUDIENCES: 'https://ai.azure.com',
       STORE: 'table',
       TABLES_ENDPOINT: 'https://st.table.core.windows.net/',
@@ -154,19 +154,19 @@ describe('apps', () => {
   test('Orders API: the optional contract values when given', () => {
     const env = envOf(app(apps({
       audiences: ['https://ai.azure.com', 'api://orders'],
-      ordersApiAllowedClientIds: ['c1', 'c2'],
+      ordersApiAllowedClientIds: ['c1c1c1c1-0000-4000-8000-000000000001', 'c2c2c2c2-0000-4000-8000-000000000002'],
       ordersApiRequiredScopes: ['user_impersonation'],
-      ordersAdminObjectIds: ['admin-1', 'admin-2'],
-      ordersSeedOwnerObjectId: 'alice-oid',
+      ordersAdminObjectIds: ['adadadad-0000-4000-8000-000000000001', 'adadadad-0000-4000-8000-000000000002'],
+      ordersSeedOwnerObjectId: 'a11cea11-0000-4000-8000-000000000001',
       ordersApiPublicBaseUrl: 'https://apim.example.net/orders-mcp',
       tableName: 'orders2',
     }).json, 'OrdersApi'));
     expect(env).toMatchObject({
       AUTH_AUDIENCES: 'https://ai.azure.com,api://orders',
-      AUTH_ALLOWED_CLIENT_IDS: 'c1,c2',
+      AUTH_ALLOWED_CLIENT_IDS: 'c1c1c1c1-0000-4000-8000-000000000001,c2c2c2c2-0000-4000-8000-000000000002',
       AUTH_REQUIRED_SCOPES: 'user_impersonation',
-      ORDERS_ADMIN_OIDS: 'admin-1,admin-2',
-      ORDERS_SEED_OWNER_OID: 'alice-oid',
+      ORDERS_ADMIN_OIDS: 'adadadad-0000-4000-8000-000000000001,adadadad-0000-4000-8000-000000000002',
+      ORDERS_SEED_OWNER_OID: 'a11cea11-0000-4000-8000-000000000001',
       PUBLIC_BASE_URL: 'https://apim.example.net/orders-mcp',
       ORDERS_TABLE_NAME: 'orders2',
     });
@@ -192,10 +192,10 @@ describe('apps', () => {
     const env = envOf(app(apps({ agentName: 'my-agent' }).json, 'ChatApp'));
     expect(env).toEqual({
       PORT: '8080',
-      AUTH_TENANT_ID: 'tenant-1',
+      AUTH_TENANT_ID: '11111111-1111-4111-8111-111111111111',
       AUTH_AUDIENCES: 'https://ai.azure.com',
-      SPA_CLIENT_ID: 'spa-client',
-      AUTH_AUTHORITY: 'https://login.microsoftonline.com/tenant-1',
+      SPA_CLIENT_ID: '22222222-2222-4222-8222-222222222222',
+      AUTH_AUTHORITY: 'https://login.microsoftonline.com/11111111-1111-4111-8111-111111111111',
       FOUNDRY_PROJECT_ENDPOINT: 'https://acct.services.ai.azure.com/api/projects/proj',
       AGENT_NAME: 'my-agent',
       AZURE_CLIENT_ID: 'chat-client',
@@ -226,7 +226,7 @@ describe('apps', () => {
     expect(app(json, 'ChatApp').ingress.ip_security_restriction).toBeUndefined();
     expect(app(apps().json, 'OrdersApi').ingress.ip_security_restriction).toBeUndefined();
     expect(() => apps({ ordersApiAllowedIpRanges: [] })).toThrow(/ordersApiAllowedIpRanges is empty/);
-    expect(() => apps({ ordersApiAllowedIpRanges: ['any'] })).toThrow(/ordersApiAllowedIpRanges entry "any"/);
+    expect(() => apps({ ordersApiAllowedIpRanges: ['any'] })).toThrow(/ordersApiAllowedIpRanges\[0\] "any" is invalid/);
   });
 
   test('waitFor: the apps depend on every resource of the given parts', () => {
@@ -240,9 +240,9 @@ describe('apps', () => {
       chatAppIdentity: chat,
       ordersApiImage: 'i',
       chatAppImage: 'j',
-      tenantId: 't',
+      tenantId: '11111111-1111-4111-8111-111111111111',
       tablesEndpoint: 'x',
-      spaClientId: 's',
+      spaClientId: '22222222-2222-4222-8222-222222222222',
       foundryProjectEndpoint: 'https://f',
       waitFor: [ids],
     });

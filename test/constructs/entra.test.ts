@@ -73,7 +73,7 @@ describe('an existing client id', () => {
 
   test.each(['displayName', 'localhostRedirectUris', 'appRoleAssignmentRequired', 'chatAppUrl'])('with %s is rejected, naming both', (prop) => {
     const value = prop === 'localhostRedirectUris' || prop === 'appRoleAssignmentRequired' ? true : 'x';
-    expect(() => synth({ existingSpaClientId: 'c', [prop]: value }))
+    expect(() => synth({ existingSpaClientId: '33333333-3333-3333-3333-333333333333', [prop]: value }))
       .toThrow(new RegExp(`SpaRegistration: existingSpaClientId and ${prop} cannot be used together`));
   });
 });

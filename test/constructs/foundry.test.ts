@@ -119,7 +119,7 @@ describe('the MCP connection (UserEntraToken)', () => {
     const foundry = new Foundry(stack, 'Foundry', { placement, mcpUrl: MCP_URL });
     foundry.connectApiManagement({ gatewayUrl: 'https://apim-x.azure-api.net', apiManagementId: '/apim/id' });
     const apim = connections(synthJson(stack)).find((c) => c.name === 'apim-gateway');
-    expect(apim.schema_validation_enabled).toBe(false);
+    expect(apim.schema_validation_enabled).toBeUndefined(); // the body passes the published schema: azapi validates it
     expect(apim.body).toEqual({
       properties: { category: 'ApiManagement', authType: 'AAD', target: 'https://apim-x.azure-api.net/openai', isSharedToAll: true, metadata: { ResourceId: '/apim/id', ApiType: 'azure' } },
     });
@@ -197,22 +197,22 @@ describe('role assignments', () => {
   });
 
   test('named users and groups get Foundry User on the project, one stable assignment each', () => {
-    const { json } = build({ deployerPrincipalId: 'deployer-oid', agentUserPrincipalIds: ['user-1', 'group-2'] });
+    const { json } = build({ deployerPrincipalId: 'dddd0000-0000-4000-8000-00000000000d', agentUserPrincipalIds: ['aaaa0001-0000-4000-8000-000000000001', 'aaaa0002-0000-4000-8000-000000000002'] });
     const roles = resourcesOf(json, 'azurerm_role_assignment');
     const byPrincipal = Object.fromEntries(Object.values(roles).map((r: any) => [r.principal_id, r]));
-    expect(Object.keys(byPrincipal).sort()).toEqual(['deployer-oid', 'group-2', 'user-1']);
+    expect(Object.keys(byPrincipal).sort()).toEqual(['aaaa0001-0000-4000-8000-000000000001', 'aaaa0002-0000-4000-8000-000000000002', 'dddd0000-0000-4000-8000-00000000000d']);
     for (const r of Object.values(byPrincipal) as any[]) {
       expect(r.scope).toEqual(PROJECT_ID);
       expect(r.role_definition_id).toBe(FOUNDRY_USER);
     }
-    expect(Object.keys(roles).some((k) => k.includes('AgentUser-user-1'))).toBe(true);
+    expect(Object.keys(roles).some((k) => k.includes('AgentUser-aaaa0001-0000-4000-8000-000000000001'))).toBe(true);
     expect(json.data?.azurerm_client_config).toBeUndefined();
   });
 
   test('a narrower role for users as a prop; never Owner or Contributor', () => {
-    const { json } = build({ agentUserPrincipalIds: ['user-1'], agentUserRoleId: 'eed3b665-ab3a-47b6-8f48-c9382fb1dad6' });
+    const { json } = build({ agentUserPrincipalIds: ['aaaa0001-0000-4000-8000-000000000001'], agentUserRoleId: 'eed3b665-ab3a-47b6-8f48-c9382fb1dad6' });
     const roles = Object.values(resourcesOf(json, 'azurerm_role_assignment')) as any[];
-    expect(roles.find((r) => r.principal_id === 'user-1').role_definition_id).toMatch(/eed3b665-ab3a-47b6-8f48-c9382fb1dad6$/);
+    expect(roles.find((r) => r.principal_id === 'aaaa0001-0000-4000-8000-000000000001').role_definition_id).toMatch(/eed3b665-ab3a-47b6-8f48-c9382fb1dad6$/);
     for (const r of roles) expect(r.role_definition_name).toBeUndefined();
   });
 });
@@ -244,9 +244,9 @@ describe('existing account or project', () => {
   });
 
   test('contradictions are rejected, naming both props', () => {
-    expect(() => build({ accountName: 'a', existingAccountName: 'b' })).toThrow(/Foundry: accountName and existingAccountName cannot be used together/);
-    expect(() => build({ existingAccountName: 'b', projectName: 'p', existingProjectName: 'q' })).toThrow(/projectName and existingProjectName cannot be used together/);
-    expect(() => build({ existingProjectName: 'q' })).toThrow(/existingProjectName needs existingAccountName/);
+    expect(() => build({ accountName: 'ai-new', existingAccountName: 'ai-old' })).toThrow(/Foundry: accountName and existingAccountName cannot be used together/);
+    expect(() => build({ existingAccountName: 'ai-old', projectName: 'proj-new', existingProjectName: 'proj-old' })).toThrow(/projectName and existingProjectName cannot be used together/);
+    expect(() => build({ existingProjectName: 'proj-old' })).toThrow(/existingProjectName needs existingAccountName/);
     expect(() => build({ existingAccountResourceGroupName: 'rg' })).toThrow(/existingAccountResourceGroupName needs existingAccountName/);
     expect(() => build({ model: { existingDeploymentName: 'd', capacity: 10 } })).toThrow(/model.existingDeploymentName and model.capacity cannot be used together/);
     expect(() => build({ model: { capacity: 0 } })).toThrow(/model.capacity is 0/);

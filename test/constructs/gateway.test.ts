@@ -44,6 +44,11 @@ const byName = (json: any, type: string, name: string) => (Object.values(resourc
 const apiPolicy = (json: any, api: string) => (Object.values(resourcesOf(json, 'azurerm_api_management_api_policy')) as any[])
   .find((p) => p.api_name === `\${azurerm_api_management_api.${Object.entries(resourcesOf(json, 'azurerm_api_management_api')).find(([, a]: any) => a.name === api)![0]}.name}`);
 const namedValues = (json: any) => Object.fromEntries((Object.values(resourcesOf(json, 'azurerm_api_management_named_value')) as any[]).map((v) => [v.name, v.value]));
+/** Every resource that names the API Management service by `api_management_name`. */
+const childrenOfService = (json: any) => Object.entries(json.resource ?? {})
+  .filter(([type]) => type.startsWith('azurerm_api_management_'))
+  .flatMap(([, byId]) => Object.values(byId as object) as any[])
+  .filter((r) => 'api_management_name' in r);
 /** Policy XML with the named values substituted, as the gateway runs it. */
 const resolved = (json: any, xml: string) => xml.replace(/\{\{([^{}]+)\}\}/g, (_, name) => namedValues(json)[name]);
 
@@ -75,6 +80,19 @@ describe('the service', () => {
     expect(Gateway.mcpUrlOf(Gateway.gatewayUrlOf('x'))).toBe('https://x.azure-api.net/orders-mcp/mcp');
   });
 
+  test('every child reaches the service through the Terraform graph: its name and resource group are the service\'s attributes', () => {
+    const children = childrenOfService(json);
+    expect(children.length).toBeGreaterThan(10);
+    for (const child of children) {
+      expect(child).toMatchObject({
+        api_management_name: expect.stringMatching(/^\$\{azurerm_api_management\.Gateway_Service_\w+\.name\}$/),
+        resource_group_name: expect.stringMatching(/^\$\{azurerm_api_management\.Gateway_Service_\w+\.resource_group_name\}$/),
+      });
+    }
+    // The URLs stay literal: the agent's target is known before the service exists (no cycle).
+    expect(gateway.gatewayUrl).toBe(GATEWAY);
+  });
+
   test('diagnostic setting to Log Analytics, resource-specific tables', () => {
     const setting = onlyResource(json, 'azurerm_monitor_diagnostic_setting');
     expect(setting).toMatchObject({ log_analytics_workspace_id: '/law/1', log_analytics_destination_type: 'Dedicated', enabled_log: [{ category: 'GatewayLogs' }] });
@@ -97,7 +115,7 @@ describe('the service', () => {
     const defined = Object.keys(namedValues(json));
     const namedValueAddresses = Object.keys(resourcesOf(json, 'azurerm_api_management_named_value')).map((id) => `azurerm_api_management_named_value.${id}`);
     const policies = [...Object.values(resourcesOf(json, 'azurerm_api_management_api_policy')), ...Object.values(resourcesOf(json, 'azurerm_api_management_api_operation_policy'))] as any[];
-    expect(policies).toHaveLength(6);
+    expect(policies).toHaveLength(5); // /orders-mcp, /orders-api, three metadata operations (/openai is opt-in)
     for (const p of policies) {
       for (const ref of namedValueReferences(p.xml_content)) expect(defined).toContain(ref);
       expect(p.depends_on).toEqual(expect.arrayContaining(namedValueAddresses));
@@ -207,6 +225,19 @@ describe('/orders-api', () => {
     expect(byName(json, 'azurerm_api_management_api', 'orders-api').import.content_value).toContain('costs $${price} %%{if x}');
   });
 
+  test('the imported document carries no servers: APIM serves it at /orders-api, its backend is service_url', () => {
+    const path = join(dir, 'with-servers.json');
+    writeFileSync(path, JSON.stringify({ openapi: '3.1.0', servers: [{ url: `${GATEWAY}/orders-mcp` }], info: { title: 't', version: '1' }, paths: { '/orders': {} } }));
+    const { json } = build({ ordersApiOpenApiPath: path });
+    const api = byName(json, 'azurerm_api_management_api', 'orders-api');
+    const imported = JSON.parse(api.import.content_value);
+    expect(imported.servers).toBeUndefined();
+    expect(imported.paths).toEqual({ '/orders': {} });
+    expect(api.service_url).toBe(base.ordersApiUrl);
+    // A document without servers is imported byte for byte.
+    expect(byName(build().json, 'azurerm_api_management_api', 'orders-api').import.content_value).toBe(OPENAPI);
+  });
+
   test('a missing or malformed document fails the synth with a clear message', () => {
     expect(() => build({ ordersApiOpenApiPath: join(dir, 'nope.json') })).toThrow(/nope.json does not exist: run `npm run build:services`/);
     const bad = join(dir, 'bad.json');
@@ -217,7 +248,8 @@ describe('/orders-api', () => {
 
 describe('/openai AI gateway', () => {
   test('an API at openai on the account endpoint; validate-jwt, managed identity, token limit, metrics', () => {
-    const { json } = build({ tokensPerMinute: 2000 });
+    const { json, gateway } = build({ aiGateway: true, tokensPerMinute: 2000 });
+    expect(gateway.aiGatewayUrl).toBe(`${GATEWAY}/openai`);
     const api = byName(json, 'azurerm_api_management_api', 'azure-openai');
     expect(api).toMatchObject({ path: 'openai', service_url: 'https://ai-orders-abc123.openai.azure.com/openai', subscription_required: false });
     const root = parseXml(apiPolicy(json, 'azure-openai').xml_content);
@@ -228,18 +260,54 @@ describe('/openai AI gateway', () => {
     expect(findAll(root, 'inbound/validate-jwt/audiences/audience').map((a) => a.text)).toEqual(['https://cognitiveservices.azure.com', 'https://ai.azure.com']);
   });
 
+  test.each([
+    ['a new service', { aiGateway: true }, /^\$\{azurerm_api_management\.Gateway_Service_\w+\.id\}$/],
+    ['an existing service', { aiGateway: true, existingName: 'shared-apim' }, /^\$\{data\.azurerm_api_management\.Gateway_Existing_\w+\.id\}$/],
+  ])('token metrics on %s: the /openai API\'s Application Insights diagnostic through azapi with metrics: true, logging as the others', (_name, props, serviceId) => {
+    const { json } = build(props);
+    const diagnostics = (Object.values(resourcesOf(json, 'azapi_resource')) as any[]).filter((r) => r.type.startsWith('Microsoft.ApiManagement/service/apis/diagnostics@'));
+    expect(diagnostics).toHaveLength(1);
+    const [d] = diagnostics;
+    expect(d).toMatchObject({ type: 'Microsoft.ApiManagement/service/apis/diagnostics@2024-05-01', name: 'applicationinsights', schema_validation_enabled: true });
+    const [service, api] = d.parent_id.split('/apis/');
+    expect(service).toMatch(serviceId);
+    expect(api).toBe(`\${azurerm_api_management_api.${Object.entries(resourcesOf(json, 'azurerm_api_management_api')).find(([, a]: any) => a.name === 'azure-openai')![0]}.name}`);
+    const p = d.body.properties;
+    expect(p.metrics).toBe(true);
+    expect(p.loggerId).toBe(`\${azurerm_api_management_logger.${Object.keys(resourcesOf(json, 'azurerm_api_management_logger'))[0]}.id}`);
+    expect(p).toMatchObject({ alwaysLog: 'allErrors', verbosity: 'information', sampling: { samplingType: 'fixed', percentage: 100 } });
+    for (const side of ['frontend', 'backend']) {
+      for (const m of ['request', 'response']) {
+        expect(p[side][m].body.bytes).toBe(0);
+        for (const secret of ['authorization', 'cookie', 'set-cookie', 'x-gateway-authorization']) expect(p[side][m].headers.map((h: string) => h.toLowerCase())).not.toContain(secret);
+      }
+    }
+    // ...and no azurerm diagnostic for that API (two diagnostics of one identifier would fight).
+    const azurermOnOpenAi = (Object.values(resourcesOf(json, 'azurerm_api_management_api_diagnostic')) as any[]).filter((r) => String(r.api_name).includes('AiGatewayApi'));
+    expect(azurermOnOpenAi).toEqual([]);
+  });
+
   test('the service identity gets Cognitive Services User on the account, nothing broader', () => {
-    const { json } = build();
+    const { json } = build({ aiGateway: true });
     const role = onlyResource(json, 'azurerm_role_assignment');
     expect(role).toMatchObject({ scope: '/cog/1', principal_type: 'ServicePrincipal' });
     expect(role.role_definition_id).toMatch(/\/providers\/Microsoft\.Authorization\/roleDefinitions\/a97b65f3-24c7-4388-baec-2e87135dc908$/);
     expect(role.principal_id).toMatch(/^\$\{azurerm_api_management\.Gateway_Service_\w+\.identity\[0\]\.principal_id\}$/);
   });
 
-  test('without an OpenAI endpoint or account: no /openai API and no role', () => {
-    const { json } = build({ openAiEndpoint: undefined, cognitiveAccountId: undefined });
+  test('off by default (an opt-in the agent does not use): no /openai API, policy, diagnostic or role, even with an endpoint and account', () => {
+    const { json, gateway } = build();
+    expect(gateway.aiGatewayUrl).toBeUndefined();
     expect(byName(json, 'azurerm_api_management_api', 'azure-openai')).toBeUndefined();
+    expect(JSON.stringify(resourcesOf(json, 'azurerm_api_management_api_policy'))).not.toContain('llm-token-limit');
+    expect((Object.values(resourcesOf(json, 'azapi_resource')) as any[]).filter((r) => r.type.includes('diagnostics'))).toEqual([]);
     expect(resourcesOf(json, 'azurerm_role_assignment')).toEqual({});
+  });
+
+  test('its settings without aiGateway, or aiGateway without an endpoint, are refused', () => {
+    expect(() => build({ tokensPerMinute: 2000 })).toThrow(/Gateway: tokensPerMinute configures the \/openai AI gateway, which is off: set aiGateway: true/);
+    expect(() => build({ aiGatewayAudiences: ['x'] })).toThrow(/aiGatewayAudiences configures the \/openai AI gateway/);
+    expect(() => build({ aiGateway: true, openAiEndpoint: undefined })).toThrow(/aiGateway needs openAiEndpoint/);
   });
 });
 
@@ -283,11 +351,14 @@ describe('gateway proof', () => {
     const root = parseXml(resolved(json, policy.xml_content));
     const inbound = findAll(root, 'inbound')[0].children;
     const names = inbound.map((c) => c.name);
-    expect(names).toEqual(['base', 'set-header', 'set-header', 'validate-jwt', 'choose', 'authentication-managed-identity', 'set-header']);
+    // checks, the per-user rate limit (and for MCP the tool trace), then the proof last
+    expect(names).toEqual(['base', 'set-header', 'set-header', 'validate-jwt', 'choose', 'rate-limit-by-key', ...(api === 'orders-mcp' ? ['choose'] : []),
+      'authentication-managed-identity', 'set-header']);
     expect(inbound[1].attributes).toEqual({ 'name': 'X-Gateway-Authorization', 'exists-action': 'delete' });
-    expect(inbound[5].attributes).toEqual({ 'resource': clientId, 'output-token-variable-name': 'gatewayToken', 'ignore-error': 'false' });
-    expect(inbound[6].attributes).toEqual({ 'name': 'X-Gateway-Authorization', 'exists-action': 'override' });
-    expect(findAll(inbound[6], 'value')[0].text).toBe('@("Bearer " + (string)context.Variables["gatewayToken"])');
+    const [mi, proofHeader] = inbound.slice(-2);
+    expect(mi.attributes).toEqual({ 'resource': clientId, 'output-token-variable-name': 'gatewayToken', 'ignore-error': 'false' });
+    expect(proofHeader.attributes).toEqual({ 'name': 'X-Gateway-Authorization', 'exists-action': 'override' });
+    expect(findAll(proofHeader, 'value')[0].text).toBe('@("Bearer " + (string)context.Variables["gatewayToken"])');
     // The caller's Authorization is passed through: nothing sets or removes it.
     expect(descendants(root, 'set-header').filter((h) => h.attributes.name.toLowerCase() === 'authorization')).toHaveLength(0);
     // Not before a token can be issued for the audience.
@@ -298,7 +369,8 @@ describe('gateway proof', () => {
   });
 
   test('the metadata and /openai policies carry no gateway proof', () => {
-    const others = [apiPolicy(json, 'azure-openai'), ...Object.values(resourcesOf(json, 'azurerm_api_management_api_operation_policy'))] as any[];
+    const withAi = build({ aiGateway: true }).json;
+    const others = [apiPolicy(withAi, 'azure-openai'), ...Object.values(resourcesOf(json, 'azurerm_api_management_api_operation_policy'))] as any[];
     for (const p of others) expect(p.xml_content).not.toContain('X-Gateway-Authorization');
   });
 
@@ -325,8 +397,14 @@ describe('an existing API Management service', () => {
   test('looked up, not created; APIs, named values and logger added to it', () => {
     expect(resourcesOf(json, 'azurerm_api_management')).toEqual({});
     expect(Object.values(json.data?.azurerm_api_management ?? {})[0]).toMatchObject({ name: 'shared-apim', resource_group_name: 'rg-shared' });
-    for (const api of Object.values(resourcesOf(json, 'azurerm_api_management_api')) as any[]) {
-      expect(api).toMatchObject({ api_management_name: 'shared-apim', resource_group_name: 'rg-shared' });
+    // Every child names the service through the data source, so it is read before them.
+    const children = childrenOfService(json);
+    expect(children.length).toBeGreaterThan(10);
+    for (const child of children) {
+      expect(child).toMatchObject({
+        api_management_name: expect.stringMatching(/^\$\{data\.azurerm_api_management\.Gateway_Existing_\w+\.name\}$/),
+        resource_group_name: expect.stringMatching(/^\$\{data\.azurerm_api_management\.Gateway_Existing_\w+\.resource_group_name\}$/),
+      });
     }
     expect(gateway.mcpUrl).toBe('https://shared-apim.azure-api.net/orders-mcp/mcp');
     expect(namedValues(json)['orders-mcp-resource']).toBe('https://shared-apim.azure-api.net/orders-mcp/mcp');
@@ -335,7 +413,8 @@ describe('an existing API Management service', () => {
   test('per-API diagnostics for our APIs only (the service-wide one is the owner\'s); no diagnostic setting of ours', () => {
     expect(resourcesOf(json, 'azurerm_api_management_diagnostic')).toEqual({});
     const diagnostics = Object.values(resourcesOf(json, 'azurerm_api_management_api_diagnostic')) as any[];
-    expect(diagnostics).toHaveLength(5);
+    // /orders-mcp, /orders-api and both metadata APIs; /openai's is the azapi one.
+    expect(diagnostics).toHaveLength(4);
     for (const d of diagnostics) {
       expect(d.frontend_response.body_bytes).toBe(0);
       expect(d.backend_response.body_bytes).toBe(0);
@@ -343,8 +422,9 @@ describe('an existing API Management service', () => {
     expect(resourcesOf(json, 'azurerm_monitor_diagnostic_setting')).toEqual({});
   });
 
-  test('its system identity gets the Cognitive Services User role', () => {
-    expect(onlyResource(json, 'azurerm_role_assignment').principal_id).toMatch(/^\$\{data\.azurerm_api_management\.\w+\.identity\[0\]\.principal_id\}$/);
+  test('with the AI gateway, its system identity gets the Cognitive Services User role', () => {
+    const { json: withAi } = build({ aiGateway: true, existingName: 'shared-apim', existingResourceGroupName: 'rg-shared' });
+    expect(onlyResource(withAi, 'azurerm_role_assignment').principal_id).toMatch(/^\$\{data\.azurerm_api_management\.\w+\.identity\[0\]\.principal_id\}$/);
   });
 
   test('settings of a new service with an existing one are rejected, naming both', () => {
@@ -352,6 +432,63 @@ describe('an existing API Management service', () => {
     expect(() => build({ existingName: 'a', name: 'b' })).toThrow(/existingName and name cannot be used together/);
     expect(() => build({ existingResourceGroupName: 'rg' })).toThrow(/existingResourceGroupName needs existingName/);
     expect(() => build({ enabled: false })).toThrow(/enabled is false/);
-    expect(() => build({ tokensPerMinute: 0 })).toThrow(/tokensPerMinute is 0/);
+    expect(() => build({ aiGateway: true, tokensPerMinute: 0 })).toThrow(/tokensPerMinute is 0/);
+  });
+});
+
+describe('audience-bound mode: per-operation scopes', () => {
+  const ORDERS = '99999999-0000-0000-0000-000000000009';
+  const scopes = { read: 'Orders.Read', write: 'Orders.ReadWrite' };
+  const { json } = build({ audiences: [`api://${ORDERS}`, ORDERS], ordersApiScopes: scopes, requiredScopes: [] });
+
+  test.each([
+    ['orders-api', `${GATEWAY}/.well-known/oauth-protected-resource/orders-api`],
+    ['orders-mcp', `${GATEWAY}/.well-known/oauth-protected-resource/orders-mcp/mcp`],
+  ])('%s accepts both audience forms and checks the operation\'s scope, naming api://<client id>/<scope> and its metadata', (api, metadataUrl) => {
+    const root = parseXml(resolved(json, apiPolicy(json, api).xml_content));
+    expect(findAll(root, 'inbound/validate-jwt/audiences/audience').map((a) => a.text)).toEqual([`api://${ORDERS}`, ORDERS]);
+    const challenges = descendants(root, 'set-header').filter((h) => h.attributes.name === 'WWW-Authenticate').map((h) => findAll(h, 'value')[0].text);
+    expect(challenges).toContain(`Bearer error="insufficient_scope", scope="api://${ORDERS}/Orders.ReadWrite", resource_metadata="${metadataUrl}"`);
+    expect(challenges).toContain(`Bearer error="insufficient_scope", scope="api://${ORDERS}/Orders.Read", resource_metadata="${metadataUrl}"`);
+  });
+
+  test('the metadata advertises both scopes in the form a client requests them', () => {
+    for (const p of Object.values(resourcesOf(json, 'azurerm_api_management_api_operation_policy')) as any[]) {
+      const document = JSON.parse(findAll(parseXml(resolved(json, p.xml_content)), 'inbound/return-response/set-body')[0].text);
+      expect(document.scopes_supported).toEqual([`api://${ORDERS}/Orders.Read`, `api://${ORDERS}/Orders.ReadWrite`]);
+    }
+  });
+
+  test('without ordersApiScopes: no per-operation check', () => {
+    for (const api of ['orders-api', 'orders-mcp']) expect(apiPolicy(build().json, api).xml_content).not.toContain('Orders.ReadWrite');
+  });
+
+  test('scope names Azure would not issue, or one scope for both, are refused', () => {
+    expect(() => build({ ordersApiScopes: { read: 'Orders Read', write: 'Orders.ReadWrite' } })).toThrow(/ordersApiScopes.read "Orders Read" is not a scope name/);
+    expect(() => build({ ordersApiScopes: { read: 'Orders.All', write: 'Orders.All' } })).toThrow(/read and ordersApiScopes.write are the same scope/);
+  });
+});
+
+describe('per-user rate limit', () => {
+  const limitOf = (json: any, api: string) => findAll(parseXml(apiPolicy(json, api).xml_content), 'inbound/rate-limit-by-key')[0];
+
+  test('120 calls a minute per user by default at /orders-mcp and /orders-api (not at the metadata)', () => {
+    const { json } = build();
+    for (const api of ['orders-mcp', 'orders-api']) expect(limitOf(json, api).attributes).toMatchObject({ 'calls': '120', 'renewal-period': '60' });
+    for (const p of Object.values(resourcesOf(json, 'azurerm_api_management_api_operation_policy')) as any[]) expect(p.xml_content).not.toContain('rate-limit');
+  });
+
+  test('perUserCallsPerMinute sets it, 0 turns it off, other values are refused', () => {
+    expect(limitOf(build({ perUserCallsPerMinute: 30 }).json, 'orders-api').attributes.calls).toBe('30');
+    expect(limitOf(build({ perUserCallsPerMinute: 0 }).json, 'orders-mcp')).toBeUndefined();
+    expect(() => build({ perUserCallsPerMinute: -1 })).toThrow(/Gateway: perUserCallsPerMinute is -1; it must be a whole number from 0 to 1000000/);
+    expect(() => build({ perUserCallsPerMinute: 1.5 })).toThrow(/perUserCallsPerMinute is 1.5/);
+  });
+});
+
+describe('MCP revision headers in the diagnostics', () => {
+  test('Mcp-Method and Mcp-Name are logged (they name the call, not a credential)', () => {
+    const diagnostic = onlyResource(build().json, 'azurerm_api_management_diagnostic');
+    expect(diagnostic.frontend_request.headers_to_log).toEqual(expect.arrayContaining(['Mcp-Method', 'Mcp-Name']));
   });
 });

@@ -50,7 +50,7 @@ const configurations: { [name: string]: Partial<IdentityPropagatingAgentStackPro
   'SPA without localhost, assignment required': { entra: { localhostRedirectUris: false, appRoleAssignmentRequired: true } },
   'no APIM': { gateway: { enabled: false } },
   'existing APIM': { gateway: { existingName: 'apim-shared', existingResourceGroupName: 'rg-shared' } },
-  'APIM options': { gateway: { skuName: 'StandardV2_1', tokensPerMinute: 5000, aiGatewayAudiences: ['https://cognitiveservices.azure.com'] } },
+  'APIM options': { gateway: { skuName: 'StandardV2_1', aiGateway: true, tokensPerMinute: 5000, aiGatewayAudiences: ['https://cognitiveservices.azure.com'] } },
   'existing Foundry': {
     foundry: { existingAccountName: 'ai-shared', existingAccountResourceGroupName: 'rg-shared', existingProjectName: 'agents', model: { existingDeploymentName: 'gpt-4o' } },
   },

@@ -145,7 +145,8 @@ describe('protected API policy with the gateway proof', () => {
   const inbound = findAll(root, 'inbound')[0].children;
 
   test('is well-formed; the client-sent header goes first, the managed identity token comes after the caller\'s checks', () => {
-    expect(inbound.map((c) => c.name)).toEqual(['base', 'set-header', 'set-header', 'validate-jwt', 'choose', 'authentication-managed-identity', 'set-header']);
+    // The second choose is the MCP tool trace; the proof comes last, after every check.
+    expect(inbound.map((c) => c.name)).toEqual(['base', 'set-header', 'set-header', 'validate-jwt', 'choose', 'choose', 'authentication-managed-identity', 'set-header']);
     expect(inbound[1].attributes).toEqual({ 'name': 'X-Gateway-Authorization', 'exists-action': 'delete' });
     expect(inbound[1].children).toHaveLength(0);
   });
@@ -153,7 +154,7 @@ describe('protected API policy with the gateway proof', () => {
   test('the header is set from the managed identity token for that resource; errors are not ignored', () => {
     const [mi] = findAll(root, 'inbound/authentication-managed-identity');
     expect(mi.attributes).toEqual({ 'resource': '{{orders-gateway-audience}}', 'output-token-variable-name': 'gatewayToken', 'ignore-error': 'false' });
-    const header = inbound[6];
+    const header = inbound[inbound.length - 1];
     expect(header.attributes).toEqual({ 'name': 'X-Gateway-Authorization', 'exists-action': 'override' });
     expect(findAll(header, 'value')[0].text).toBe('@("Bearer " + (string)context.Variables["gatewayToken"])');
   });
@@ -232,5 +233,117 @@ describe('AI gateway policy (/openai)', () => {
 
   test('rejects a non-positive token limit', () => {
     expect(() => aiGatewayPolicy({ caller: bearer, tokensPerMinute: 0, metricNamespace: 'x' })).toThrow(/tokensPerMinute/);
+  });
+});
+
+describe('per-operation scopes (audience-bound mode)', () => {
+  const operationScopes = { scopes: { read: 'Orders.Read', write: 'Orders.ReadWrite' }, scopeUri: (s: string) => `api://orders/${s}` };
+  const rest = parseXml(protectedApiPolicy({ ...bearer, resourceMetadataUrl: 'https://gw/.well-known/oauth-protected-resource/orders-api', streaming: false, operationScopes }));
+  const mcpRoot = parseXml(protectedApiPolicy({ ...bearer, resourceMetadataUrl: 'https://gw/.well-known/oauth-protected-resource/orders-mcp/mcp', streaming: true, operationScopes }));
+  /** The choose whose whens answer insufficient_scope for an operation (not the token-wide required scopes). */
+  const scopeChoose = (root: ReturnType<typeof parseXml>) => findAll(root, 'inbound/choose').find((c) => findAll(c, 'when').some((w) => w.attributes.condition.includes('Orders.ReadWrite')))!;
+  const answer = (when: ReturnType<typeof parseXml>) => ({
+    status: findAll(when, 'return-response/set-status')[0].attributes.code,
+    challenge: findAll(findAll(when, 'return-response/set-header').find((h) => h.attributes.name === 'WWW-Authenticate')!, 'value')[0].text,
+    body: JSON.parse(findAll(when, 'return-response/set-body')[0].text),
+  });
+
+  test('REST: anything but GET and HEAD needs the write scope; everything needs read or write; 403 names the scope and the metadata', () => {
+    const [changes, reads] = findAll(scopeChoose(rest), 'when');
+    expect(changes.attributes.condition).toBe('@((context.Request.Method != "GET" && context.Request.Method != "HEAD") && '
+      + '!((Jwt)context.Variables["jwt"]).Claims.GetValueOrDefault("scp", "").Split(\' \').Contains("Orders.ReadWrite"))');
+    expect(answer(changes)).toMatchObject({
+      status: '403',
+      challenge: 'Bearer error="insufficient_scope", scope="api://orders/Orders.ReadWrite", resource_metadata="https://gw/.well-known/oauth-protected-resource/orders-api"',
+      body: { error: 'insufficient_scope' },
+    });
+    expect(reads.attributes.condition).toBe('@(!((Jwt)context.Variables["jwt"]).Claims.GetValueOrDefault("scp", "").Split(\' \').Intersect(new string[] { "Orders.Read", "Orders.ReadWrite" }).Any())');
+    expect(answer(reads).challenge).toBe('Bearer error="insufficient_scope", scope="api://orders/Orders.Read", resource_metadata="https://gw/.well-known/oauth-protected-resource/orders-api"');
+    expect(answer(reads).body.message).toMatch(/Orders\.Read or the Orders\.ReadWrite scope/);
+    // After validate-jwt and the caller checks: the jwt variable exists when they run.
+    const names = findAll(rest, 'inbound')[0].children.map((c) => c.name);
+    expect(names.indexOf('validate-jwt')).toBeLessThan(names.lastIndexOf('choose'));
+  });
+
+  test('MCP: the tools called (Mcp-Name header and every tools/call of the body) decide; write tools need the write scope', () => {
+    const inbound = findAll(mcpRoot, 'inbound')[0].children;
+    const variable = inbound.find((c) => c.name === 'set-variable')!;
+    expect(variable.attributes.name).toBe('mcpTools');
+    const expression = variable.attributes.value;
+    expect(expression).toContain('context.Request.Headers.GetValueOrDefault("Mcp-Name", "")');
+    expect(expression).toContain('context.Request.Body.As<JToken>(preserveContent: true)');
+    expect(expression).toContain('(string)m["method"] == "tools/call"');
+    expect(expression).toContain('body is JArray');
+    // Balanced, so APIM can compile it (strings stripped first).
+    const code = expression.replace(/"(?:[^"\\]|\\.)*"/g, '""');
+    for (const [open, close] of [['{', '}'], ['(', ')'], ['[', ']']]) expect(code.split(open).length, open).toBe(code.split(close).length);
+    expect(inbound.indexOf(variable)).toBeLessThan(inbound.indexOf(scopeChoose(mcpRoot)));
+    const [changes, reads] = findAll(scopeChoose(mcpRoot), 'when');
+    expect(changes.attributes.condition).toContain('((string)context.Variables["mcpTools"]).Split(\',\').Intersect(new string[] { "create-order", "update-order", "delete-order" }).Any()');
+    expect(changes.attributes.condition).toContain('.Contains("Orders.ReadWrite")');
+    expect(answer(changes).challenge).toBe('Bearer error="insufficient_scope", scope="api://orders/Orders.ReadWrite", resource_metadata="https://gw/.well-known/oauth-protected-resource/orders-mcp/mcp"');
+    expect(reads.attributes.condition).toContain('Intersect(new string[] { "Orders.Read", "Orders.ReadWrite" })');
+    // The request body is read with preserveContent (forwarded intact); the response body is never touched.
+    expect(descendants(mcpRoot, 'set-body').every((b) => !b.text.includes('context.'))).toBe(true);
+  });
+
+  test('without operation scopes there is no per-operation check and the body is not read', () => {
+    const plain = protectedApiPolicy({ ...bearer, resourceMetadataUrl: 'u', streaming: true });
+    expect(plain).not.toContain('mcpTools');
+    expect(plain).not.toContain('Orders.ReadWrite');
+    expect(plain).not.toContain('context.Request.Body');
+  });
+});
+
+describe('per-user rate limit', () => {
+  const limited = parseXml(protectedApiPolicy({ ...bearer, resourceMetadataUrl: 'u', streaming: false, callsPerMinute: 30 }));
+
+  test('rate-limit-by-key on the validated token\'s oid, 60-second window, Retry-After and remaining-calls headers', () => {
+    const [limit] = findAll(limited, 'inbound/rate-limit-by-key');
+    expect(limit.attributes).toEqual({
+      'calls': '30',
+      'renewal-period': '60',
+      'counter-key': '@("orders:" + ((Jwt)context.Variables["jwt"]).Claims.GetValueOrDefault("oid", context.Request.IpAddress))',
+      'retry-after-header-name': 'Retry-After',
+      'retry-after-variable-name': 'retryAfter',
+      'remaining-calls-header-name': 'X-RateLimit-Remaining',
+    });
+    const names = findAll(limited, 'inbound')[0].children.map((c) => c.name);
+    expect(names.indexOf('validate-jwt')).toBeLessThan(names.indexOf('rate-limit-by-key'));
+  });
+
+  test('over the limit: 429 with Retry-After and the services\' JSON error body, no challenge', () => {
+    const when = findAll(limited, 'on-error/choose/when').find((w) => w.attributes.condition.includes('429'))!;
+    expect(when.attributes.condition).toBe('@(context.Response.StatusCode == 429 || context.LastError.Reason == "RateLimitExceeded")');
+    expect(findAll(when, 'return-response/set-status')[0].attributes).toEqual({ code: '429', reason: 'Too Many Requests' });
+    const headers = Object.fromEntries(findAll(when, 'return-response/set-header').map((h) => [h.attributes.name, findAll(h, 'value')[0].text]));
+    expect(headers['Retry-After']).toBe('@(context.Variables.GetValueOrDefault<object>("retryAfter", 60).ToString())');
+    expect(headers['WWW-Authenticate']).toBeUndefined();
+    expect(JSON.parse(findAll(when, 'return-response/set-body')[0].text)).toMatchObject({ error: 'rate_limited' });
+  });
+
+  test('0 or undefined: no limit', () => {
+    for (const callsPerMinute of [0, undefined]) {
+      const xml = protectedApiPolicy({ ...bearer, resourceMetadataUrl: 'u', streaming: false, callsPerMinute });
+      expect(xml).not.toContain('rate-limit-by-key');
+      expect(xml).not.toContain('429');
+    }
+  });
+});
+
+describe('MCP tool name in Application Insights', () => {
+  test('/orders-mcp traces the Mcp-Name header where present, never a credential header', () => {
+    const [trace] = descendants(parseXml(mcp), 'trace');
+    expect(trace.attributes).toEqual({ source: 'orders-mcp', severity: 'information' });
+    const when = findAll(parseXml(mcp), 'inbound/choose').find((c) => descendants(c, 'trace').length > 0)!;
+    expect(findAll(when, 'when')[0].attributes.condition).toBe('@(context.Request.Headers.GetValueOrDefault("Mcp-Name", "") != "")');
+    expect(findAll(trace, 'message')[0].text).toContain('GetValueOrDefault("Mcp-Name", "")');
+    expect(findAll(trace, 'metadata')[0].attributes).toEqual({ name: 'mcp-tool', value: '@(context.Request.Headers.GetValueOrDefault("Mcp-Name", ""))' });
+    const traced = JSON.stringify(trace).toLowerCase();
+    for (const secret of ['authorization', 'cookie', 'x-gateway-authorization']) expect(traced).not.toContain(secret);
+  });
+
+  test('the REST API has no MCP trace', () => {
+    expect(descendants(parseXml(protectedApiPolicy({ ...bearer, resourceMetadataUrl: 'u', streaming: false })), 'trace')).toHaveLength(0);
   });
 });

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Testing } from 'cdktf';
 import { describe, expect, test } from 'vitest';
-import { onlyResource, resolveIn, resourcesOf, synthJson, SynthJson } from './synth';
+import { dependencyGraph, onlyResource, resolveIn, resourcesOf, synthJson, SynthJson } from './synth';
 import { byoStack } from '../../examples/byo-stack';
 import { exampleStack } from '../../examples/stack';
 import { IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps } from '../../src';
@@ -17,25 +17,6 @@ function stack(props: Partial<IdentityPropagatingAgentStackProps> = {}) {
 
 const app = (json: SynthJson, part: string) => Object.entries(resourcesOf(json, 'azurerm_container_app')).find(([id]) => id.includes(part))![1] as any;
 const envOf = (a: any) => Object.fromEntries(a.template.container[0].env.map((e: any) => [e.name, e.value ?? { secret: e.secret_name }]));
-
-/** Edges of the synthesized graph: `depends_on` entries and `${...}` references to resources and data sources. */
-function dependencyGraph(json: SynthJson): Map<string, Set<string>> {
-  const graph = new Map<string, Set<string>>();
-  const nodes: Array<[string, any]> = [];
-  for (const [type, byId] of Object.entries(json.resource ?? {})) for (const [id, body] of Object.entries(byId)) nodes.push([`${type}.${id}`, body]);
-  for (const [type, byId] of Object.entries(json.data ?? {})) for (const [id, body] of Object.entries(byId)) nodes.push([`data.${type}.${id}`, body]);
-  const known = new Set(nodes.map(([address]) => address));
-  for (const [address, body] of nodes) {
-    const edges = new Set<string>();
-    const text = JSON.stringify(body);
-    for (const match of text.matchAll(/(data\.)?([a-z0-9_]+)\.([A-Za-z0-9_]+)/g)) {
-      const target = match[0];
-      if (known.has(target) && target !== address) edges.add(target);
-    }
-    graph.set(address, edges);
-  }
-  return graph;
-}
 
 function findCycle(graph: Map<string, Set<string>>): string[] | undefined {
   const state = new Map<string, 'visiting' | 'done'>();
@@ -139,15 +120,15 @@ describe('gateway proof wiring', () => {
 
 describe('wiring', () => {
   test('the apps get the stack tenant, the table endpoint, the SPA client id and the built images', () => {
-    const s = stack({ tenantId: 'tenant-9' });
+    const s = stack({ tenantId: '99999999-9999-4999-8999-999999999999' });
     const json = synthJson(s);
     const orders = envOf(app(json, 'OrdersApi'));
-    expect(orders.AUTH_TENANT_ID).toBe('tenant-9');
+    expect(orders.AUTH_TENANT_ID).toBe('99999999-9999-4999-8999-999999999999');
     expect(orders.TABLES_ENDPOINT).toMatch(/^\$\{azapi_resource\.Storage_Account_\w+\.output\.properties\.primaryEndpoints\.table\}$/);
     expect(orders.AZURE_CLIENT_ID).toMatch(/^\$\{azurerm_user_assigned_identity\.Identities_OrdersApi_\w+\.client_id\}$/);
     const chat = envOf(app(json, 'ChatApp'));
     expect(chat.SPA_CLIENT_ID).toMatch(/^\$\{azuread_application\.Spa_Application_\w+\.client_id\}$/);
-    expect(chat.AUTH_AUTHORITY).toBe('https://login.microsoftonline.com/tenant-9');
+    expect(chat.AUTH_AUTHORITY).toBe('https://login.microsoftonline.com/99999999-9999-4999-8999-999999999999');
     expect(app(json, 'OrdersApi').template.container[0].image).toBe(`\${azurerm_container_registry.Images_Registry_${Object.keys(resourcesOf(json, 'azurerm_container_registry'))[0].split('_').pop()}.login_server}/orders-api:${s.images!.ordersApiImageTag}`);
     expect(app(json, 'OrdersApi').secret[0].value).toMatch(/^\$\{azurerm_application_insights\.\w+\.connection_string\}$/);
   });
@@ -196,10 +177,10 @@ describe('wiring', () => {
   });
 
   test('contradictory switches are rejected at synth, naming the props', () => {
-    expect(() => stack({ entra: { existingSpaClientId: 'c', displayName: 'x' } })).toThrow(/existingSpaClientId and displayName cannot be used together/);
+    expect(() => stack({ entra: { existingSpaClientId: '33333333-3333-3333-3333-333333333333', displayName: 'x' } })).toThrow(/existingSpaClientId and displayName cannot be used together/);
     expect(() => stack({ storage: { existingStorageAccountId: '/subscriptions/s/resourceGroups/r/providers/Microsoft.Storage/storageAccounts/abc', replicationType: 'ZRS' } }))
       .toThrow(/existingStorageAccountId and replicationType cannot be used together/);
-    expect(() => stack({ images: { existingRegistryName: 'r', sku: 'Premium' } })).toThrow(/sku and existingRegistryName cannot be used together/);
+    expect(() => stack({ images: { existingRegistryName: 'crshared', sku: 'Premium' } })).toThrow(/sku and existingRegistryName cannot be used together/);
     expect(() => stack({ containerApps: { existingEnvironmentResourceGroupName: 'rg' } })).toThrow(/existingEnvironmentResourceGroupName needs existingEnvironmentName/);
   });
 });
@@ -214,18 +195,18 @@ describe('bring your own everything', () => {
       azuread_application_owner: 1,
       azuread_application_identifier_uri: 1,
       azuread_service_principal: 1,
-      azapi_resource: 3, // the orders table, the MCP connection, the API Management connection
+      azapi_resource: 2, // the orders table, the MCP connection (no /openai AI gateway: it is opt-in)
       azapi_data_plane_resource: 1, // the agent
       azurerm_application_insights: 1,
       azurerm_container_app: 2,
-      // table data, AcrPull x2, deployer and one agent user on the project, APIM on the account
-      azurerm_role_assignment: 6,
+      // table data, AcrPull x2, deployer and one agent user on the project
+      azurerm_role_assignment: 5,
       azurerm_user_assigned_identity: 2,
-      azurerm_api_management_api: 5,
-      azurerm_api_management_api_diagnostic: 5,
-      azurerm_api_management_api_operation: 8,
+      azurerm_api_management_api: 4,
+      azurerm_api_management_api_diagnostic: 4,
+      azurerm_api_management_api_operation: 6,
       azurerm_api_management_api_operation_policy: 3,
-      azurerm_api_management_api_policy: 3,
+      azurerm_api_management_api_policy: 2,
       azurerm_api_management_logger: 1,
       azurerm_api_management_named_value: 6,
     });

@@ -24,11 +24,12 @@ const configurations: { [name: string]: Partial<IdentityPropagatingAgentStackPro
   'default': {},
   'no APIM': { gateway: { enabled: false } },
   'existing APIM': { gateway: { existingName: 'apim-shared', existingResourceGroupName: 'rg-shared' } },
+  'AI gateway': { gateway: { aiGateway: true } },
   'existing Foundry': { foundry: { existingAccountName: 'ai-shared', existingAccountResourceGroupName: 'rg-shared', existingProjectName: 'agents', model: { existingDeploymentName: 'gpt-4o' } } },
 };
 
 describe('default: API Management fronts the Orders API', () => {
-  const s = stack({ containerApps: { ordersApiAllowedClientIds: ['spa-client'], ordersApiRequiredScopes: ['user_impersonation'] } });
+  const s = stack({ containerApps: { ordersApiAllowedClientIds: ['5ca5ca5c-0000-4000-8000-000000000001'], ordersApiRequiredScopes: ['user_impersonation'] } });
   const json = synthJson(s);
   const GATEWAY = 'https://apim-orders-abc123.azure-api.net';
 
@@ -51,8 +52,8 @@ describe('default: API Management fronts the Orders API', () => {
     const policy = (Object.values(resourcesOf(json, 'azurerm_api_management_api_policy')) as any[]).find((p) => p.xml_content.includes('buffer-response')).xml_content;
     expect(orders.AUTH_AUDIENCES).toBe('https://ai.azure.com');
     expect(policy).toContain('<audience>https://ai.azure.com</audience>');
-    expect(orders.AUTH_ALLOWED_CLIENT_IDS).toBe('spa-client');
-    expect(policy).toContain('&quot;spa-client&quot;');
+    expect(orders.AUTH_ALLOWED_CLIENT_IDS).toBe('5ca5ca5c-0000-4000-8000-000000000001');
+    expect(policy).toContain('&quot;5ca5ca5c-0000-4000-8000-000000000001&quot;');
     expect(orders.AUTH_REQUIRED_SCOPES).toBe('user_impersonation');
     expect(policy).toContain('&quot;user_impersonation&quot;');
     // ...and the UserEntraToken connection asks Foundry for a token with that audience.
@@ -64,24 +65,34 @@ describe('default: API Management fronts the Orders API', () => {
     expect(api.service_url).toMatch(/^https:\/\/ca-orders-orders-api\.\$\{azurerm_container_app_environment\.\w+\.default_domain\}$/);
   });
 
-  test('role assignments: deployer and nobody else on the project; APIM on the account; the Chat App nothing on Foundry', () => {
+  test('role assignments: deployer and nobody else on the project; nobody on the account (no AI gateway); the Chat App nothing on Foundry', () => {
     const roles = Object.values(resourcesOf(json, 'azurerm_role_assignment')) as any[];
     const onProject = roles.filter((r) => /azurerm_cognitive_account_project/.test(r.scope));
     expect(onProject).toHaveLength(1);
     expect(onProject[0].principal_id).toBe('${data.azurerm_client_config.ClientConfig.object_id}');
     expect(onProject[0].role_definition_id).toMatch(/53ca6127-db72-4b80-b1b0-d745d6d5456d$/);
-    const onAccount = roles.filter((r) => /azurerm_cognitive_account\.Foundry_Account/.test(r.scope));
-    expect(onAccount).toHaveLength(1);
-    expect(onAccount[0].principal_id).toMatch(/azurerm_api_management\.Gateway_Service_\w+\.identity\[0\]\.principal_id/);
-    expect(onAccount[0].role_definition_id).toMatch(/a97b65f3-24c7-4388-baec-2e87135dc908$/);
+    expect(roles.filter((r) => /azurerm_cognitive_account\.Foundry_Account/.test(r.scope))).toEqual([]);
     const chatPrincipal = resolveIn(s, s.chatAppPrincipalId) as string;
-    for (const r of [...onProject, ...onAccount]) expect(r.principal_id).not.toBe(chatPrincipal);
+    for (const r of onProject) expect(r.principal_id).not.toBe(chatPrincipal);
   });
 
-  test('the AI gateway connection links the project to APIM /openai', () => {
-    const conn = (Object.values(resourcesOf(json, 'azapi_resource')) as any[]).find((r) => r.name === 'apim-gateway');
+  test('no AI gateway by default: no /openai API and no ApiManagement connection that would look like the agent\'s model route', () => {
+    expect(s.gateway!.aiGatewayUrl).toBeUndefined();
+    expect((Object.values(resourcesOf(json, 'azurerm_api_management_api')) as any[]).map((a) => a.path)).not.toContain('openai');
+    expect((Object.values(resourcesOf(json, 'azapi_resource')) as any[]).filter((r) => r.body?.properties?.category === 'ApiManagement')).toEqual([]);
+  });
+
+  test('aiGateway: true adds /openai, the connection linking the project to it and APIM\'s role on the account; the agent keeps the account\'s deployment', () => {
+    const withAi = stack({ gateway: { aiGateway: true } });
+    const j = synthJson(withAi);
+    expect(withAi.gateway!.aiGatewayUrl).toBe(`${GATEWAY}/openai`);
+    const conn = (Object.values(resourcesOf(j, 'azapi_resource')) as any[]).find((r) => r.name === 'apim-gateway');
     expect(conn.body.properties).toMatchObject({ category: 'ApiManagement', authType: 'AAD', target: `${GATEWAY}/openai` });
     expect(conn.body.properties.metadata.ResourceId).toMatch(/azurerm_api_management\.Gateway_Service_\w+\.id/);
+    const onAccount = (Object.values(resourcesOf(j, 'azurerm_role_assignment')) as any[]).filter((r) => /azurerm_cognitive_account\.Foundry_Account/.test(r.scope));
+    expect(onAccount).toHaveLength(1);
+    expect(onAccount[0].principal_id).toMatch(/azurerm_api_management\.Gateway_Service_\w+\.identity\[0\]\.principal_id/);
+    expect(agent(j).body.definition.model).toMatch(/^\$\{azurerm_cognitive_deployment\.Foundry_ModelDeployment_\w+\.name\}$/);
   });
 
   test('outputs: MCP endpoint, gateway URL, project endpoint, agent name', () => {
@@ -125,11 +136,11 @@ describe('switches', () => {
   });
 
   test('agent name, instructions, model and users as props; the Chat App follows the name', () => {
-    const json = synthJson(stack({ foundry: { agent: { name: 'helper', instructions: 'Be brief.' }, model: { capacity: 10 }, agentUserPrincipalIds: ['group-1'] } }));
+    const json = synthJson(stack({ foundry: { agent: { name: 'helper', instructions: 'Be brief.' }, model: { capacity: 10 }, agentUserPrincipalIds: ['9a9a9a9a-0000-4000-8000-000000000001'] } }));
     expect(envOf(json, 'ChatApp').AGENT_NAME).toBe('helper');
     expect(agent(json)).toMatchObject({ name: 'helper', body: { definition: { instructions: 'Be brief.' } } });
     expect(onlyResource(json, 'azurerm_cognitive_deployment').sku.capacity).toBe(10);
-    expect((Object.values(resourcesOf(json, 'azurerm_role_assignment')) as any[]).some((r) => r.principal_id === 'group-1')).toBe(true);
+    expect((Object.values(resourcesOf(json, 'azurerm_role_assignment')) as any[]).some((r) => r.principal_id === '9a9a9a9a-0000-4000-8000-000000000001')).toBe(true);
     // containerApps.agentName alone names the agent too.
     expect(agent(synthJson(stack({ containerApps: { agentName: 'other' } }))).name).toBe('other');
   });
@@ -139,7 +150,7 @@ describe('switches', () => {
     expect(() => stack({ containerApps: { agentName: 'a' }, foundry: { agent: { name: 'b' } } }))
       .toThrow(/containerApps.agentName and foundry.agent.name cannot be used together/);
     expect(() => stack({ gateway: { existingName: 'a', publisherEmail: 'x@y.z' } })).toThrow(/Gateway: existingName and publisherEmail cannot be used together/);
-    expect(() => stack({ foundry: { existingProjectName: 'p' } })).toThrow(/existingProjectName needs existingAccountName/);
+    expect(() => stack({ foundry: { existingProjectName: 'agents' } })).toThrow(/existingProjectName needs existingAccountName/);
   });
 });
 

@@ -35,7 +35,7 @@ describe('providers', () => {
   test('the tenant comes from the deploying identity unless given', () => {
     const s = stack();
     expect(resolveIn(s, s.tenantId)).toMatch(/data\.azurerm_client_config\.ClientConfig\.tenant_id/);
-    expect(stack({ tenantId: 'my-tenant' }).tenantId).toBe('my-tenant');
+    expect(stack({ tenantId: '11111111-1111-1111-1111-111111111111' }).tenantId).toBe('11111111-1111-1111-1111-111111111111');
   });
 });
 

@@ -51,3 +51,22 @@ export function testPlacement(overrides: Partial<Placement> = {}): Placement {
     ...overrides,
   };
 }
+
+/** Edges of the synthesized graph: `depends_on` entries and `${...}` references to resources and data sources. */
+export function dependencyGraph(json: SynthJson): Map<string, Set<string>> {
+  const graph = new Map<string, Set<string>>();
+  const nodes: Array<[string, any]> = [];
+  for (const [type, byId] of Object.entries(json.resource ?? {})) for (const [id, body] of Object.entries(byId)) nodes.push([`${type}.${id}`, body]);
+  for (const [type, byId] of Object.entries(json.data ?? {})) for (const [id, body] of Object.entries(byId)) nodes.push([`data.${type}.${id}`, body]);
+  const known = new Set(nodes.map(([address]) => address));
+  for (const [address, body] of nodes) {
+    const edges = new Set<string>();
+    const text = JSON.stringify(body);
+    for (const match of text.matchAll(/(data\.)?([a-z0-9_]+)\.([A-Za-z0-9_]+)/g)) {
+      const target = match[0];
+      if (known.has(target) && target !== address) edges.add(target);
+    }
+    graph.set(address, edges);
+  }
+  return graph;
+}

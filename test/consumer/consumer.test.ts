@@ -1,29 +1,43 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { installApp, installedVersion, nodeBinary, packLibrary, root, run } from './library';
 
-// A user's view: pack the library, install the tarball into a fresh CDKTF app, synthesize.
-const root = resolve(__dirname, '..', '..');
+// A user's view, following the README's install route: `npm run tarball`, then a fresh CDKTF app
+// installs the tarball (on Node 22, with engine-strict) and synthesizes on Node 22 and Node 24.
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const installed = (name: string) => JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version;
+const NODES = [22, 24];
 
 let work: string;
 let tarball: string;
-
-function run(cmd: string, args: string[], cwd: string): string {
-  return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } });
-}
+let app: string;
 
 beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), 'ipa-consumer-'));
-  // lib/ is the jsii output that the package's "main" points at.
-  run('npx', ['jsii', '--silence-warnings=reserved-word'], root);
-  run('npm', ['pack', '--pack-destination', work], root);
-  tarball = join(work, readdirSync(work).find((f) => f.endsWith('.tgz'))!);
+  tarball = packLibrary(work);
   run('npx', ['jsii-docgen', '-o', join(work, 'API.md')], root);
-}, 240_000);
+  app = join(work, 'app');
+  installApp(app, [tarball,
+    `cdktf@${installedVersion('cdktf')}`, `constructs@${installedVersion('constructs')}`,
+    `@cdktf/provider-azurerm@${installedVersion('@cdktf/provider-azurerm')}`, `@cdktf/provider-azuread@${installedVersion('@cdktf/provider-azuread')}`], { node: nodeBinary(22) });
+  writeFileSync(join(app, 'main.js'), `
+const { App, TerraformStack } = require('cdktf');
+const { AzurermProvider } = require('@cdktf/provider-azurerm/lib/provider');
+const { AzureadProvider } = require('@cdktf/provider-azuread/lib/provider');
+const { AzapiProvider, IdentityPropagatingAgent, IdentityPropagatingAgentStack } = require('${pkg.name}');
+const app = new App({ outdir: process.argv[2], skipValidation: true });
+new IdentityPropagatingAgentStack(app, 'consumer', { baseName: 'consumer', location: 'westeurope' });
+// The system inside the user's own stack, with the user's providers.
+const mine = new TerraformStack(app, 'mine');
+new AzurermProvider(mine, 'azurerm', { features: [{}], storageUseAzuread: true });
+new AzureadProvider(mine, 'azuread', {});
+new AzapiProvider(mine, 'azapi', {});
+new IdentityPropagatingAgent(mine, 'Agent', { baseName: 'mine', location: 'westeurope' });
+app.synth();
+console.log(process.versions.node);
+`);
+}, 480_000);
 
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
@@ -34,9 +48,14 @@ test('the package ships the compiled library and the service bundles, not the so
   expect(files).toContain('package/lib/index.js');
   expect(files).toContain('package/.jsii');
   expect(files).toContain('package/API.md');
+  expect(files).toContain('package/lib-services/dist/orders-api/Dockerfile');
   expect(files.filter((f) => f.startsWith('package/lib-services/')).every((f) => f.startsWith('package/lib-services/dist/'))).toBe(true);
   expect(files.some((f) => f.startsWith('package/src/') && f.endsWith('.ts') && !f.endsWith('.d.ts'))).toBe(false);
-  expect(files.some((f) => f.startsWith('package/test/'))).toBe(false);
+  expect(files.some((f) => f.startsWith('package/test/') || f.startsWith('package/scripts/'))).toBe(false);
+});
+
+test('engines name the Node versions the consumer test runs on', () => {
+  expect(pkg.engines.node).toBe(`>=${Math.min(...NODES)}.0.0`);
 });
 
 test('the committed API.md is what jsii-docgen generates from the current source', () => {
@@ -44,23 +63,19 @@ test('the committed API.md is what jsii-docgen generates from the current source
   expect(readFileSync(join(root, 'API.md'), 'utf8')).toBe(readFileSync(join(work, 'API.md'), 'utf8'));
 });
 
-test('a fresh CDKTF app installs the tarball and synthesizes a stack that uses it', () => {
-  const app = join(work, 'app');
-  execFileSync('mkdir', ['-p', app]);
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'consumer-app', private: true, version: '1.0.0' }));
-  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball,
-    `cdktf@${installed('cdktf')}`, `constructs@${installed('constructs')}`,
-    `@cdktf/provider-azurerm@${installed('@cdktf/provider-azurerm')}`, `@cdktf/provider-azuread@${installed('@cdktf/provider-azuread')}`], app);
-  writeFileSync(join(app, 'main.js'), `
-const { App } = require('cdktf');
-const { IdentityPropagatingAgentStack } = require('${pkg.name}');
-const app = new App({ outdir: 'cdktf.out', skipValidation: true });
-new IdentityPropagatingAgentStack(app, 'consumer', { baseName: 'consumer', location: 'westeurope' });
-app.synth();
-`);
-  run('node', ['main.js'], app);
-  const synthesized = JSON.parse(readFileSync(join(app, 'cdktf.out', 'stacks', 'consumer', 'cdk.tf.json'), 'utf8'));
-  expect(synthesized.resource.azurerm_resource_group).toBeDefined();
-  expect(Object.values<any>(synthesized.resource.azurerm_resource_group)[0].name).toBe('rg-consumer');
-  expect(synthesized.terraform.required_providers.azapi.source).toBe('azure/azapi');
-}, 300_000);
+describe.each(NODES)('on Node %i', (major) => {
+  test('the installed tarball synthesizes the stack, and the construct inside the user\'s own stack', () => {
+    const out = join(work, `out-${major}`);
+    const version = run(nodeBinary(major), ['main.js', out], app).trim();
+    expect(version.split('.')[0]).toBe(String(major));
+    const stack = JSON.parse(readFileSync(join(out, 'stacks', 'consumer', 'cdk.tf.json'), 'utf8'));
+    expect(Object.values<any>(stack.resource.azurerm_resource_group)[0].name).toBe('rg-consumer');
+    expect(stack.terraform.required_providers.azapi.source).toBe('azure/azapi');
+    const mine = JSON.parse(readFileSync(join(out, 'stacks', 'mine', 'cdk.tf.json'), 'utf8'));
+    expect(Object.values<any>(mine.resource.azurerm_resource_group)[0].name).toBe('rg-mine');
+    expect(Object.keys(mine.resource.azurerm_container_app)).toHaveLength(2);
+    // The user's providers are the only ones (the construct configures none of its own, but
+    // the image build's keyed azurerm alias).
+    expect(mine.provider.azurerm.filter((p: any) => p.alias === undefined)).toHaveLength(1);
+  }, 120_000);
+});

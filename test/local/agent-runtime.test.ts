@@ -5,7 +5,7 @@ import { decodeJwt, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOrdersMcp, type FakeOrders } from './fake-orders-mcp';
 import { modelReasoner } from '../../lib-services/local/agent/model';
-import { routeIntent } from '../../lib-services/local/agent/router';
+import { describeOutcome, routeIntent } from '../../lib-services/local/agent/router';
 import { createApp, RESPONSES_PATH } from '../../lib-services/local/agent-runtime';
 
 const token = (oid: string, name: string) => new UnsecuredJWT({ oid, name, jti: `${oid}-${Math.random()}` }).encode();
@@ -161,6 +161,46 @@ describe('local agent runtime', () => {
     expect(textOf(body)).toMatch(/could not reach the Orders service: connection refused/);
     expect(body.output[0]).toMatchObject({ type: 'mcp_call', status: 'failed' });
     expect(JSON.stringify(body)).not.toContain(ALICE);
+  });
+});
+
+describe('local agent runtime with a token exchange (audience-bound mode)', () => {
+  it('calls the Orders API only with the exchanged token, exchanging once per caller token', async () => {
+    const exchanged = token('oid-alice', 'Alice Johnson');
+    const subjects: string[] = [];
+    const lines: Record<string, unknown>[] = [];
+    const a = createApp({
+      ordersMcpUrl: orders.url,
+      tokenExchange: async (subject) => { subjects.push(subject); return { accessToken: exchanged, expiresAt: 0, scope: '' }; },
+      log: (entry) => lines.push(entry),
+    });
+    const before = orders.bearers.length;
+    const body = await (await ask(a, ALICE, { input: 'show my orders' })).json();
+    expect(textOf(body)).toContain('ORD-001');
+    expect(subjects).toEqual([ALICE]);
+    const seen = orders.bearers.slice(before);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(new Set(seen)).toEqual(new Set([exchanged]));
+    expect(lines[0]).toMatchObject({ tool: 'list-orders', caller_jti: decodeJwt(ALICE).jti, token_jti: decodeJwt(exchanged).jti });
+    // A turn without tools exchanges nothing.
+    await ask(a, ALICE, { input: 'tell me a joke' });
+    expect(subjects).toHaveLength(1);
+  });
+
+  it('a failed exchange fails the tool call with a clear message, and nothing reaches the Orders API', async () => {
+    const a = createApp({ ordersMcpUrl: orders.url, tokenExchange: async () => { throw new Error('invalid_grant: subject_token is not valid'); } });
+    const before = orders.bearers.length;
+    const body = await (await ask(a, ALICE, { input: 'show my orders' })).json();
+    expect(body.output[0]).toMatchObject({ type: 'mcp_call', status: 'failed', error: expect.stringContaining('invalid_grant') });
+    expect(textOf(body)).toContain('no token for the Orders service could be obtained for you');
+    expect(orders.bearers.length).toBe(before);
+  });
+
+  it('says plainly when a change needs a scope the user lacks', () => {
+    const text = describeOutcome({ id: 'c', name: 'create-order', arguments: {} }, { ok: false, text: 'x', insufficientScope: 'api://o/Orders.ReadWrite' });
+    expect(text).toBe('You may read orders but not change them, so I could not create the order: that needs the permission api://o/Orders.ReadWrite, which your sign-in does not have.');
+    expect(describeOutcome({ id: 'c', name: 'list-orders', arguments: {} }, { ok: false, text: 'x', insufficientScope: 'api://o/Orders.Read' }))
+      .toMatch(/^You may not read orders/);
   });
 });
 

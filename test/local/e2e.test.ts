@@ -1,11 +1,13 @@
 // End to end, in a real browser: Debian's Chromium signs in at the local OpenID provider through
-// the Chat App's MSAL SPA, and the user's own token travels Chat App -> agent runtime -> MCP ->
-// Orders API. Needs the built bundles (`node lib-services/build.mjs`) and /usr/bin/chromium.
+// the Chat App's MSAL SPA, and the user's identity travels Chat App -> agent runtime -> MCP ->
+// Orders API, in both modes of the chain: audience-bound (default: the runtime exchanges the
+// user's token for one for the Orders API) and foundry-audience (the original's passthrough).
+// Needs the built bundles (`node lib-services/build.mjs`) and /usr/bin/chromium.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { decodeJwt } from 'jose';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalChain, type LocalChain } from '../../lib-services/local/chain';
+import { startLocalChain, type LocalChain, type LocalChainMode } from '../../lib-services/local/chain';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ready = existsSync(CHROMIUM) && existsSync('lib-services/dist/orders-api/server.mjs') && existsSync('lib-services/dist/chat-app/server.mjs');
@@ -14,10 +16,9 @@ const SEED_IDS = ['ORD-001', 'ORD-002', 'ORD-003', 'ORD-004', 'ORD-005', 'ORD-00
 let chain: LocalChain;
 let browser: Browser;
 const contexts: BrowserContext[] = [];
-/** Every access token the browser sent to the Chat App, by jti, with the user it was for. */
-const browserTokens = new Map<string, { username: string; oid: string }>();
+/** Every access token the browser sent to the Chat App, by jti, with the user it was for (the raw token stays in memory only). */
+const browserTokens = new Map<string, { username: string; oid: string; token: string }>();
 const offMachine: string[] = [];
-const suiteStarted = Date.now();
 let firstChatAt = 0;
 
 interface Session { page: Page; username: string }
@@ -36,7 +37,7 @@ async function signIn(username: string): Promise<Session> {
     if (!request.url().startsWith(chain.urls.chatApp) || !auth) return;
     firstChatAt ||= Date.now();
     const claims = decodeJwt(auth.replace(/^Bearer /i, ''));
-    browserTokens.set(String(claims.jti), { username: String(claims.preferred_username).split('@')[0], oid: String(claims.oid) });
+    browserTokens.set(String(claims.jti), { username: String(claims.preferred_username).split('@')[0], oid: String(claims.oid), token: auth.replace(/^Bearer /i, '') });
   });
   await page.goto(chain.urls.chatApp);
   await page.getByRole('button', { name: 'Sign in' }).click();
@@ -70,14 +71,24 @@ function jsonLines(lines: string[]): Record<string, any>[] {
   return lines.flatMap((l) => { try { return [JSON.parse(l)]; } catch { return []; } });
 }
 
+/** The receipts under the latest answer. */
+async function lastReceipts({ page }: Session): Promise<string[]> {
+  return page.locator('#conversation .msg.agent').last().locator('.receipts li').allTextContents();
+}
+
+const oidOf = (u: string) => chain.users.find((x) => x.username === u)!.oid;
+
 // Skipped only off CI: under CI=true a missing browser or bundle fails the run instead of hiding the suite.
-describe.skipIf(!ready && !process.env.CI)('local identity chain in Chromium', () => {
+describe.skipIf(!ready && !process.env.CI).each<LocalChainMode>(['audience-bound', 'foundry-audience'])('local identity chain in Chromium, %s mode', (mode) => {
   let alice: Session;
   let bob: Session;
   let createdId: string;
+  const suiteStarted = Date.now();
 
   beforeAll(async () => {
-    chain = await startLocalChain({ onServiceLine: () => undefined });
+    browserTokens.clear();
+    firstChatAt = 0;
+    chain = await startLocalChain({ mode, onServiceLine: () => undefined });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
@@ -87,8 +98,9 @@ describe.skipIf(!ready && !process.env.CI)('local identity chain in Chromium', (
   afterAll(async () => {
     for (const c of contexts) await c.close().catch(() => undefined);
     await browser?.close();
+    contexts.length = 0;
     await chain?.stop();
-    console.log(`e2e: local chain suite took ${((Date.now() - suiteStarted) / 1000).toFixed(1)} s`);
+    console.log(`e2e: local chain suite (${mode}) took ${((Date.now() - suiteStarted) / 1000).toFixed(1)} s`);
   });
 
   it('alice signs in and sees her 8 seed orders', async () => {
@@ -139,7 +151,7 @@ describe.skipIf(!ready && !process.env.CI)('local identity chain in Chromium', (
     expect(list).not.toContain(createdId);
   }, 60_000);
 
-  it('every MCP call reached the Orders API with the browser\'s own token and the right user\'s oid', () => {
+  it.runIf(mode === 'foundry-audience')('every MCP call reached the Orders API with the browser\'s own token and the right user\'s oid', () => {
     const runtime = jsonLines(chain.logs['agent-runtime']).filter((l) => l.msg === 'tool call');
     const orders = jsonLines(chain.logs['orders-api']);
     // alice list + create, bob list + get, alice approved delete + list; the held delete made no call.
@@ -155,7 +167,6 @@ describe.skipIf(!ready && !process.env.CI)('local identity chain in Chromium', (
         expect({ path: r.path, caller_oid: r.caller_oid, token_id: r.token_id }).toEqual({ path: '/mcp', caller_oid: owner!.oid, token_id: call.token_jti });
       }
     }
-    const oidOf = (u: string) => chain.users.find((x) => x.username === u)!.oid;
     const audit = orders.filter((l) => l.audit)
       .map((l) => ({ operation: l.operation, caller_oid: l.caller_oid, order_id: l.order_id, outcome: l.outcome }));
     // Every write was done with a token the browser obtained for alice.
@@ -170,7 +181,77 @@ describe.skipIf(!ready && !process.env.CI)('local identity chain in Chromium', (
     expect(tokens).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/);
   });
 
-  it('after the provider restarts with new keys, signing in again works', async () => {
+  it.runIf(mode === 'audience-bound')('every MCP call reached the Orders API with a token for the Orders API: same user, new jti, the agent runtime as client', () => {
+    const runtime = jsonLines(chain.logs['agent-runtime']).filter((l) => l.msg === 'tool call');
+    const orders = jsonLines(chain.logs['orders-api']);
+    expect(runtime.map((c) => c.tool)).toEqual(['list-orders', 'create-order', 'list-orders', 'get-order', 'delete-order', 'list-orders']);
+    const ordersClientId = chain.oidc.ordersApi.clientId;
+    for (const call of runtime) {
+      // The caller's token is one the browser obtained; the token sent on is another one.
+      const owner = browserTokens.get(call.caller_jti);
+      expect(owner, `tool call ${call.tool} names an unknown caller token`).toBeDefined();
+      expect(call.token_jti).toEqual(expect.any(String));
+      expect(browserTokens.has(call.token_jti), `tool call ${call.tool} sent a browser token on`).toBe(false);
+      // What the Orders API itself verified (its receipt): its own audience, the same oid, the runtime as client.
+      expect(call.receipt).toMatchObject({ service: 'orders-api', aud: ordersClientId, oid: owner!.oid, azp: chain.oidc.agentClient.clientId, token_id: call.token_jti });
+      expect(call.receipt.name).toBe(chain.users.find((u) => u.oid === owner!.oid)!.name);
+      const requests = orders.filter((l) => l.msg === 'request' && l.request_id === call.orders_request_id);
+      expect(requests.length).toBeGreaterThan(0);
+      for (const r of requests) {
+        expect({ path: r.path, caller_oid: r.caller_oid, token_id: r.token_id }).toEqual({ path: '/mcp', caller_oid: owner!.oid, token_id: call.token_jti });
+      }
+    }
+    const audit = orders.filter((l) => l.audit)
+      .map((l) => ({ operation: l.operation, caller_oid: l.caller_oid, order_id: l.order_id, outcome: l.outcome }));
+    expect(audit).toEqual([
+      { operation: 'create', caller_oid: oidOf('alice'), order_id: createdId, outcome: 'success' },
+      { operation: 'delete', caller_oid: oidOf('alice'), order_id: createdId, outcome: 'success' },
+    ]);
+    const tokens = [...chain.logs['orders-api'], ...chain.logs['chat-app'], ...chain.logs['agent-runtime']].join('\n');
+    expect(tokens).not.toMatch(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/);
+  });
+
+  it.runIf(mode === 'audience-bound')('the browser\'s own token sent straight to the Orders API gets 401, over REST and MCP', async () => {
+    const { token } = [...browserTokens.values()].find((t) => t.username === 'alice')!;
+    for (const [path, init] of [
+      ['/orders', {}],
+      ['/mcp', { method: 'POST', headers: { 'content-type': 'application/json', 'accept': 'application/json, text/event-stream' }, body: '{"jsonrpc":"2.0","id":1,"method":"tools/list"}' }],
+    ] as const) {
+      const res = await fetch(`${chain.urls.ordersApi}${path}`, { ...init, headers: { ...('headers' in init ? init.headers : {}), authorization: `Bearer ${token}` } });
+      expect(res.status, path).toBe(401);
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
+      expect((await res.json()).message).toBe('the token audience is not accepted');
+    }
+  });
+
+  it('the receipt under an answer shows as whom, and with a token for which audience, the Orders API acted', async () => {
+    const answer = await ask(alice, 'show my orders');
+    expect(answer).toContain('You have 8 orders');
+    const receipts = await lastReceipts(alice);
+    expect(receipts).toHaveLength(1);
+    const audience = mode === 'audience-bound' ? chain.oidc.ordersApi.clientId : 'https://ai.azure.com';
+    const client = mode === 'audience-bound' ? chain.oidc.agentClient.clientId : chain.oidc.spaClientId;
+    expect(receipts[0]).toBe(`orders-api ran list-orders as Alice Johnson (oid ${oidOf('alice')}), with a token for ${audience}, obtained by ${client}; `
+      + `scopes ${mode === 'audience-bound' ? 'Orders.Read Orders.ReadWrite' : 'user_impersonation'}.`);
+  }, 30_000);
+
+  it.runIf(mode === 'audience-bound')('a user who may only read lists, but creating gets the step-up 403 naming the scope, and the chat says so', async () => {
+    const carol = await signIn('carol');
+    expect(await ask(carol, 'show my orders')).toBe('You have no orders.');
+    const writeScope = `${chain.oidc.ordersApi.audiences[0]}/${chain.oidc.ordersApi.scopes.write}`;
+    const answer = await ask(carol, 'order 2 lamps');
+    expect(answer).toBe(`You may read orders but not change them, so I could not create the order: that needs the permission ${writeScope}, which your sign-in does not have.`);
+    expect(await lastReceipts(carol)).toEqual([`orders refused create-order: your sign-in lacks the permission (${writeScope}).`]);
+    // The Orders API refused it with 403 and created nothing.
+    const call = jsonLines(chain.logs['agent-runtime']).filter((l) => l.msg === 'tool call' && l.tool === 'create-order').at(-1)!;
+    expect(call).toMatchObject({ ok: false, caller_oid: oidOf('carol') });
+    const statuses = jsonLines(chain.logs['orders-api']).filter((l) => l.msg === 'request' && l.request_id === call.orders_request_id).map((l) => l.status);
+    expect(statuses).toContain(403);
+    expect(jsonLines(chain.logs['orders-api']).filter((l) => l.audit && l.caller_oid === oidOf('carol'))).toEqual([]);
+  }, 60_000);
+
+  // Key rotation does not depend on the mode: run once, in the default mode, to spare 30 s.
+  it.runIf(mode === 'audience-bound')('after the provider restarts with new keys, signing in again works', async () => {
     await chain.restartProvider();
     // The services refetch keys for an unknown kid at most every 30 s after their first fetch,
     // made at the first chat request (the shared auth contract): wait out that window.

@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpsCall, signIn } from './oidc-flow';
+import { tokenExchanger } from '../../lib-services/local/agent/token-exchange';
 import { startLocalOidcProvider, type LocalOidc } from '../../lib-services/local/oidc-provider';
 
 const REDIRECT = 'http://127.0.0.1:5999/redirect.html';
@@ -98,5 +99,56 @@ describe('local OpenID provider', () => {
     const after = await flow('alice');
     await expect(jwtVerify(after.accessToken, oldKeys, { issuer: oidc.issuer })).rejects.toThrow();
     await jwtVerify(after.accessToken, await jwks(oidc), { issuer: oidc.issuer, audience: oidc.audience });
+  });
+});
+
+describe('token exchange (RFC 8693) for the Orders API', () => {
+  const exchanger = (overrides: Partial<Parameters<typeof tokenExchanger>[0]> = {}) => tokenExchanger({
+    tokenEndpoint: oidc.tokenEndpoint,
+    clientId: oidc.agentClient.clientId,
+    clientSecret: oidc.agentClient.clientSecret,
+    audience: oidc.ordersApi.audiences[0],
+    scopes: [`${oidc.ordersApi.audiences[0]}/Orders.Read`, `${oidc.ordersApi.audiences[0]}/Orders.ReadWrite`],
+    ca: readFileSync(oidc.caCertPath),
+    ...overrides,
+  });
+
+  it('gives the agent runtime, for the same user, a token for the Orders API with a new jti', async () => {
+    const browser = await flow('alice');
+    const exchanged = await exchanger()(browser.accessToken);
+    const { payload } = await jwtVerify(exchanged.accessToken, await jwks(oidc), { issuer: oidc.issuer, audience: oidc.ordersApi.clientId });
+    const before = decodeJwt(browser.accessToken);
+    for (const claim of ['sub', 'oid', 'tid', 'name', 'preferred_username']) expect(payload[claim], claim).toBe(before[claim]);
+    expect(payload).toMatchObject({ aud: oidc.ordersApi.clientId, azp: oidc.agentClient.clientId, scp: 'Orders.Read Orders.ReadWrite', ver: '2.0' });
+    expect(payload.jti).toEqual(expect.any(String));
+    expect(payload.jti).not.toBe(before.jti);
+    expect(payload.exp).toBeLessThanOrEqual(before.exp!);
+    expect(exchanged.scope).toBe(`${oidc.ordersApi.audiences[0]}/Orders.Read ${oidc.ordersApi.audiences[0]}/Orders.ReadWrite`);
+    expect(decodeProtectedHeader(exchanged.accessToken)).toMatchObject({ alg: 'RS256', typ: 'JWT' });
+  });
+
+  it('grants a read-only user only the read scope, and nothing when only the write scope is asked', async () => {
+    const carol = await flow('carol');
+    const exchanged = await exchanger()(carol.accessToken);
+    expect(decodeJwt(exchanged.accessToken).scp).toBe('Orders.Read');
+    await expect(exchanger({ scopes: ['Orders.ReadWrite'] })(carol.accessToken)).rejects.toThrow(/^invalid_scope: /);
+  });
+
+  it('refuses what it must, naming the problem and never echoing a token', async () => {
+    const alice = (await flow('alice')).accessToken;
+    const cases: [string, Promise<unknown>, RegExp][] = [
+      ['wrong secret', exchanger({ clientSecret: 'nope' })(alice), /^invalid_client: /],
+      ['unknown client', exchanger({ clientId: 'chat-spa' })(alice), /^invalid_client: /],
+      ['another audience', exchanger({ audience: 'https://graph.microsoft.com' })(alice), /^invalid_target: .*Orders API/],
+      ['another resource\'s scope', exchanger({ scopes: ['https://graph.microsoft.com/User.Read'] })(alice), /^invalid_scope: /],
+      ['a forged subject token', exchanger()(`${alice.slice(0, -4)}AAAA`), /^invalid_grant: subject_token is not a valid/],
+      // An Orders API token is not a token for the agent: no chained exchanges.
+      ['an exchanged token as subject', exchanger()(alice).then((t) => exchanger()(t.accessToken)), /^invalid_grant: /],
+    ];
+    for (const [name, attempt, expected] of cases) {
+      const error = await attempt.then(() => undefined, (e: Error) => e);
+      expect(error?.message, name).toMatch(expected);
+      expect(error?.message).not.toContain(alice.split('.')[1].slice(0, 20));
+    }
   });
 });

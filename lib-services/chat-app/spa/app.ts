@@ -22,10 +22,30 @@ interface Approval {
   arguments: Record<string, unknown>;
 }
 
+interface Receipt {
+  service: string;
+  oid: string;
+  name?: string;
+  aud?: string;
+  azp?: string;
+  scopes: string[];
+  token_id?: string;
+}
+
+interface ToolCall {
+  name: string;
+  server_label: string;
+  status?: string;
+  receipt?: Receipt;
+  insufficient_scope?: string;
+}
+
 interface Answer {
   response_id: string;
   text: string;
   approvals: Approval[];
+  /** Absent from an older Chat App: no receipts then. */
+  tool_calls?: ToolCall[];
 }
 
 type AgentRequest =
@@ -92,6 +112,35 @@ function addBubble(kind: 'user' | 'agent' | 'note', text: string): HTMLDivElemen
   return bubble;
 }
 
+/** One line per tool call: which service acted, as whom, with a token for which audience, obtained by which client. */
+function receiptLine(call: ToolCall): string {
+  const tool = call.name || 'a tool';
+  if (call.insufficient_scope !== undefined) {
+    const scope = call.insufficient_scope ? ` (${call.insufficient_scope})` : '';
+    return `${call.server_label || 'The tool server'} refused ${tool}: your sign-in lacks the permission${scope}.`;
+  }
+  const r = call.receipt;
+  if (!r) return `${tool} on ${call.server_label || 'a tool server'}: no receipt (the agent service passed none on).`;
+  const who = r.name ? `${r.name} (oid ${r.oid})` : `oid ${r.oid}`;
+  return `${r.service} ran ${tool} as ${who}, with a token for ${r.aud ?? 'an unnamed audience'}, obtained by ${r.azp ?? 'an unnamed client'}`
+    + `${r.scopes.length ? `; scopes ${r.scopes.join(' ')}` : ''}.`;
+}
+
+function showReceipts(bubble: HTMLElement, calls: ToolCall[]): void {
+  if (!calls.length) return;
+  const list = document.createElement('ul');
+  list.className = 'receipts';
+  list.setAttribute('aria-label', 'Tool call receipts');
+  for (const call of calls) {
+    const entry = document.createElement('li');
+    entry.className = call.receipt ? 'receipt' : 'receipt missing';
+    entry.textContent = receiptLine(call);
+    if (call.receipt?.token_id) entry.title = `token id ${call.receipt.token_id}`;
+    list.append(entry);
+  }
+  bubble.append(list);
+}
+
 async function accessToken(): Promise<string | undefined> {
   if (!msal || !config || !account) return undefined;
   try {
@@ -134,7 +183,8 @@ async function callAgent(request: AgentRequest): Promise<Answer | undefined> {
       showError(failure.message ?? 'The agent failed.');
     }
   }
-  if (!text.textContent) bubble.remove();
+  if (answer) showReceipts(bubble, answer.tool_calls ?? []);
+  if (!text.textContent && !bubble.querySelector('.receipts')) bubble.remove();
   if (!answer && !ui.error.textContent) showError('The answer was cut off. Try again.');
   return answer;
 }

@@ -2,7 +2,8 @@
 // bearer token, as Foundry's UserEntraToken connection does. No credential of its own.
 // The SDK's current major: it negotiates the current revision (2026-07-28) with a server that
 // offers it (server/discover) and falls back to the 2025 handshake with one that does not.
-import { Client, SdkError, SdkHttpError, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Client, InsufficientScopeError, SdkError, SdkHttpError, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { receiptOf, scopeRefusalOf } from './outcome';
 import type { ToolInfo, ToolOutcome } from './types';
 
 export interface ToolSession {
@@ -11,12 +12,22 @@ export interface ToolSession {
   close(): Promise<void>;
 }
 
+type Failure = { unreachable: boolean; text: string; insufficientScope?: string };
+
+function denied(scope: string | undefined): Failure {
+  if (!scope) return { unreachable: false, text: 'the Orders service denied the call (403)' };
+  return { unreachable: false, insufficientScope: scope, text: `the Orders service requires the scope ${scope} for this (403 insufficient_scope)` };
+}
+
 /** A short reason for a failed MCP exchange; never includes headers (the token). */
-export function describeMcpFailure(err: unknown): { unreachable: boolean; text: string } {
+export function describeMcpFailure(err: unknown): Failure {
+  // 403 with an insufficient_scope challenge: the SDK hands over the challenge's `scope` (it has
+  // no OAuth provider here to step up with); a bare 403 may still name it in the JSON-RPC body.
+  if (err instanceof InsufficientScopeError) return denied(err.requiredScope);
   if (err instanceof SdkHttpError) {
     const code = err.status;
     if (code === 401) return { unreachable: false, text: 'the Orders service rejected your sign-in (401)' };
-    if (code === 403) return { unreachable: false, text: 'the Orders service denied the call (403)' };
+    if (code === 403) return denied(scopeRefusalOf(err.message));
     return { unreachable: code >= 500 || code === 404, text: `the Orders service answered HTTP ${code}` };
   }
   let cause: string | undefined;
@@ -61,11 +72,11 @@ export function mcpToolSession(mcpUrl: string, bearer: string, options: ToolSess
         const result = await client.callTool({ name, arguments: args }, { timeout });
         const content = Array.isArray(result.content) ? result.content : [];
         const text = content.map((c) => (c.type === 'text' ? c.text : undefined)).filter((t) => t !== undefined).join('\n');
-        return { ok: !result.isError, text };
+        return { ok: !result.isError, text, receipt: receiptOf(result) };
       } catch (err) {
         connected = undefined;
         const failure = describeMcpFailure(err);
-        return { ok: false, unreachable: failure.unreachable, text: failure.text };
+        return { ok: false, unreachable: failure.unreachable, text: failure.text, insufficientScope: failure.insufficientScope };
       }
     },
     async close() {

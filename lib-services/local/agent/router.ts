@@ -39,6 +39,12 @@ export function routeIntent(text: string, userName = 'Customer'): ToolCall | und
   return undefined;
 }
 
+const CHANGES: Record<string, string> = {
+  'create-order': 'create the order',
+  'update-order': 'change the order',
+  'delete-order': 'delete the order',
+};
+
 interface OrderView { id?: string; product?: string; quantity?: number; status?: string; customer_name?: string }
 
 const describe = (o: OrderView) => `${o.id}: ${o.quantity} × ${o.product} for ${o.customer_name} (${o.status})`;
@@ -52,6 +58,12 @@ export function describeOutcome(toolCall: ToolCall, outcome: ToolOutcome): strin
   const orderId = String(toolCall.arguments.order_id ?? '');
   if (outcome.unreachable) return `Sorry, I could not reach the Orders service: ${outcome.text}. Please try again later.`;
   if (outcome.denied) return `OK, I did not run ${toolCall.name}${orderId ? ` for ${orderId}` : ''}: you declined it.`;
+  if (outcome.insufficientScope) {
+    const change = Object.hasOwn(CHANGES, toolCall.name) ? CHANGES[toolCall.name] : undefined;
+    return change
+      ? `You may read orders but not change them, so I could not ${change}: that needs the permission ${outcome.insufficientScope}, which your sign-in does not have.`
+      : `You may not read orders: that needs the permission ${outcome.insufficientScope}, which your sign-in does not have.`;
+  }
   const body = parse(outcome.text) as (OrderView & OrderView[] & { error?: string; message?: string; status?: string }) | undefined;
   if (!outcome.ok) {
     if (body?.error === 'not_found') return `I could not find order ${orderId}.`;

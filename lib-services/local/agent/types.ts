@@ -33,7 +33,16 @@ export const SYSTEM_PROMPT = 'You are the orders assistant. You act as the signe
   + 'Answer briefly and mention order ids.';
 
 /** What a tool call produced, as stored in the `tool` message (JSON text). */
-export interface ToolOutcome { ok: boolean; denied?: boolean; unreachable?: boolean; text: string }
+export interface ToolOutcome {
+  ok: boolean;
+  denied?: boolean;
+  unreachable?: boolean;
+  text: string;
+  /** The tool result's `_meta.identity`: what the Orders API verified for the call. */
+  receipt?: Record<string, unknown>;
+  /** Refused with 403 insufficient_scope: the scope(s) the challenge names. */
+  insufficientScope?: string;
+}
 
 export function toolMessage(id: string, outcome: ToolOutcome): ChatMessage {
   return { role: 'tool', tool_call_id: id, content: JSON.stringify(outcome) };

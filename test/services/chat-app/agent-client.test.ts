@@ -35,7 +35,7 @@ describe('request to the Responses API', () => {
     expect(req.path).toBe(RESPONSES_PATH);
     expect(req.headers.authorization).toBe(`Bearer ${TOKEN}`);
     expect(req.body).toEqual({ agent_reference: { type: 'agent_reference', name: 'orders-assistant' }, input: 'List my orders' });
-    expect(answer).toEqual({ response_id: 'resp_000001', text: 'You said: List my orders', approvals: [] });
+    expect(answer).toEqual({ response_id: 'resp_000001', text: 'You said: List my orders', approvals: [], tool_calls: [] });
   });
 
   it('sends previous_response_id to continue a conversation', async () => {
@@ -88,7 +88,7 @@ describe('streaming', () => {
     expect(standIn.requests[0].body.stream).toBe(true);
     expect(standIn.requests[0].headers.accept).toBe('text/event-stream');
     expect(seen).toEqual(chunks);
-    expect(answer).toEqual({ response_id: 'resp_s1', text: chunks.join(''), approvals: [] });
+    expect(answer).toEqual({ response_id: 'resp_s1', text: chunks.join(''), approvals: [], tool_calls: [] });
   });
 
   it('collects approval requests from output_item.done', async () => {
@@ -98,6 +98,7 @@ describe('streaming', () => {
       response_id: 'resp_s2',
       text: '',
       approvals: [{ id: 'mcpr_1', name: 'update-order', server_label: 'orders_mcp', arguments: { order_id: 'ORD-002', status: 'shipped' } }],
+      tool_calls: [],
     });
   });
 

@@ -191,7 +191,7 @@ describe('POST /api/chat', () => {
     const token = await issuer.mint({ user: USERS.bob });
     const res = await chat({ message: 'List my orders', previous_response_id: 'resp_prev' }, { authorization: `Bearer ${token}` });
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ response_id: expect.any(String), text: 'You said: List my orders', approvals: [] });
+    expect(await res.json()).toEqual({ response_id: expect.any(String), text: 'You said: List my orders', approvals: [], tool_calls: [] });
     expect(standIn.requests).toHaveLength(1);
     expect(standIn.requests[0].headers.authorization).toBe(`Bearer ${token}`);
     expect(standIn.requests[0].body).toEqual({
@@ -240,7 +240,7 @@ describe('POST /api/chat', () => {
     expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(await events(res)).toEqual([
       ...chunks.map((text) => ({ event: 'delta', data: { text } })),
-      { event: 'done', data: { response_id: 'resp_stream', text: chunks.join(''), approvals: [] } },
+      { event: 'done', data: { response_id: 'resp_stream', text: chunks.join(''), approvals: [], tool_calls: [] } },
     ]);
     expect(standIn.requests[0].body.stream).toBe(true);
   });
@@ -307,11 +307,12 @@ describe('POST /api/chat/approve', () => {
       response_id: expect.any(String),
       text: '',
       approvals: [{ id: expect.stringMatching(/^mcpr_/), name: 'delete-order', server_label: 'orders_mcp', arguments: { order_id: 'ORD-001' } }],
+      tool_calls: [],
     });
     const res = await chat({ previous_response_id: asked.response_id, approvals: [{ id: asked.approvals[0].id, approve: true }] },
       { authorization, path: '/api/chat/approve', stream: true });
     const all = await events(res);
-    expect(all.at(-1)).toEqual({ event: 'done', data: { response_id: expect.any(String), text: 'Deleted order ORD-001.', approvals: [] } });
+    expect(all.at(-1)).toEqual({ event: 'done', data: { response_id: expect.any(String), text: 'Deleted order ORD-001.', approvals: [], tool_calls: [] } });
     expect(standIn.requests[1].body).toEqual({
       agent_reference: { type: 'agent_reference', name: 'orders-assistant' },
       input: [{ type: 'mcp_approval_response', approval_request_id: asked.approvals[0].id, approve: true }],

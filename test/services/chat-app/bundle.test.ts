@@ -85,7 +85,7 @@ describe('the bundle serves the SPA and the API', () => {
     for await (const e of readSseEvents(sse.body!)) events.push(`${e.event}:${e.data}`);
     expect(events).toEqual([
       'delta:{"text":"You "}', 'delta:{"text":"said: "}', 'delta:{"text":"hello "}', 'delta:{"text":"there"}',
-      expect.stringMatching(/^done:\{"response_id":"resp_\d+","text":"You said: hello there","approvals":\[\]\}$/),
+      expect.stringMatching(/^done:\{"response_id":"resp_\d+","text":"You said: hello there","approvals":\[\],"tool_calls":\[\]\}$/),
     ]);
     expect(standIn.requests.map((r) => r.headers.authorization)).toEqual([`Bearer ${token}`, `Bearer ${token}`]);
     expect(chatApp.output()).not.toContain(token.split('.')[2]);

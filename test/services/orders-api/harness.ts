@@ -17,7 +17,7 @@ export interface TestService {
   close(): Promise<void>;
 }
 
-/** Admin is carol; the seed owner is alice. */
+/** Admin is carol; the seed owner is alice. The rate limit is off unless `env` sets RATE_LIMIT_PER_MINUTE (suites that fire hundreds of requests as one user). */
 export interface StartOptions {
   env?: Record<string, string>;
   store?: OrderStore;
@@ -25,7 +25,7 @@ export interface StartOptions {
 }
 
 export async function startService(issuer: TestIssuer, options: StartOptions = {}): Promise<TestService> {
-  const config = ordersConfigFromEnv({ ...issuer.env(), ORDERS_ADMIN_OIDS: USERS.carol.oid, PORT: '0', ...options.env });
+  const config = ordersConfigFromEnv({ ...issuer.env(), ORDERS_ADMIN_OIDS: USERS.carol.oid, PORT: '0', RATE_LIMIT_PER_MINUTE: '0', ...options.env });
   const store = options.store ?? new MemoryOrderStore();
   if (options.seed ?? true) await seedOrders(store, USERS.alice.oid);
   const logs: string[] = [];
