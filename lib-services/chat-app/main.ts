@@ -40,6 +40,8 @@ const app = createApp({
 
 const server = serve({ fetch: app.fetch, port: settings.port, hostname: process.env.HOST ?? '0.0.0.0' }, (info) => {
   logger.info('chat-app listening', { port: info.port, agent: settings.agentName, foundry: settings.foundryProjectEndpoint });
+  // Start-up lines go out now, not at the next batch: whoever watches the log sees the service up.
+  logger.flush();
 });
 
 // Every exit writes out the buffered log lines first.

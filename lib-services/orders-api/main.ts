@@ -36,6 +36,8 @@ async function main(): Promise<void> {
   const app = createApp({ config, store, verifier: createTokenVerifier(config.auth), logger });
   const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
     logger.info('listening', { port: info.port, store: config.store.kind });
+    // Start-up lines go out now, not at the next batch: whoever watches the log sees the service up.
+    logger.flush();
   });
 
   let stopping = false;
