@@ -22,7 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 // @ts-expect-error autocannon ships no type declarations
 import autocannonUntyped from 'autocannon';
-import { builtinsFloorArgs, coldStartMs, startServer, stopServer } from './cold-start.js';
+import { builtinsFloorArgs, coldStart, coldStartMs, startServer, stopServer } from './cold-start.js';
 import { median, percentile, round } from './stats.js';
 import { ordersConfigFromEnv } from '../lib-services/orders-api/config.js';
 import { createTokenVerifier } from '../lib-services/shared/auth/index.js';
@@ -263,20 +263,26 @@ export async function run(): Promise<Record<string, unknown>> {
   const health = `http://127.0.0.1:${port}/health`;
   const bundleEnv = { ...env, PORT: String(port) };
   const floor = builtinsFloorArgs(port);
-  const runs = { node: [] as number[], floor: [] as number[], bundle: [] as number[] };
+  const runs = { node: [] as number[], floor: [] as number[], bundle: [] as number[], floorCpu: [] as number[], bundleCpu: [] as number[] };
   // Warm the file cache once (a container's image layers are on local disk too).
   await coldStartMs(['-e', '0'], {});
   await coldStartMs([bundle], bundleEnv, health);
   for (let i = 0; i < COLD_RUNS; i++) {
     runs.node.push(await coldStartMs(['-e', '0'], {}));
-    runs.floor.push(await coldStartMs(floor, {}, health));
-    runs.bundle.push(await coldStartMs([bundle], bundleEnv, health));
+    const f = await coldStart(floor, {}, health);
+    const b = await coldStart([bundle], bundleEnv, health);
+    runs.floor.push(f.ms);
+    runs.floorCpu.push(f.cpuMs);
+    runs.bundle.push(b.ms);
+    runs.bundleCpu.push(b.cpuMs);
   }
   results['node -e 0, median ms'] = round(median(runs.node), 1);
-  results['built-ins floor to first 200, median ms'] = round(median(runs.floor), 1);
-  results['bundle to first /health, median ms'] = round(median(runs.bundle), 1);
+  results['built-ins floor to first 200, median ms (CPU ms)'] = `${round(median(runs.floor), 1)} (${round(median(runs.floorCpu), 1)})`;
+  results['bundle to first /health, median ms (CPU ms)'] = `${round(median(runs.bundle), 1)} (${round(median(runs.bundleCpu), 1)})`;
   results['bundle runs, ms'] = runs.bundle.map((v) => Math.round(v)).join(', ');
   results['cold start vs built-ins floor (target <= 1.2)'] = round(median(runs.bundle) / median(runs.floor), 2);
+  // CPU time to the first 200 does not depend on what else the shared machine runs; wall time does.
+  results['  the same in CPU time'] = round(median(runs.bundleCpu) / median(runs.floorCpu), 2);
   results['cold start vs node -e 0'] = round(median(runs.bundle) / median(runs.node), 2);
 
   // The first MCP call pays for loading the MCP SDK and zod (kept off the start-up path).
