@@ -20,6 +20,7 @@ import {
   AuthError, AuthUnavailableError, bearerAuth, bearerTokenFrom, protectedResourceMetadata, protectedResourceMetadataUrl, publicBaseUrl,
   type AppTokenVerifier, type AuthVariables, type TokenVerifier,
 } from '../shared/auth/index.js';
+import { lazy } from '../shared/lazy.js';
 import { requestContext, type Logger, type RequestContextVariables } from '../shared/observability.js';
 
 export interface AppDeps {
@@ -50,15 +51,6 @@ function methodNotAllowed(allow: string) {
 }
 
 type Schemas = typeof import('./schemas.js');
-
-/** One import per process, shared by concurrent callers; a failed import is retried next time. */
-function lazy<T>(load: () => Promise<T>): () => Promise<T> {
-  let pending: Promise<T> | undefined;
-  return () => (pending ??= load().catch((err: unknown) => {
-    pending = undefined;
-    throw err;
-  }));
-}
 
 /** The configured middleware of a chain: a step that is off is not even a pass-through. */
 function steps(...handlers: (MiddlewareHandler | undefined)[]): MiddlewareHandler[] {
