@@ -35,7 +35,8 @@ const app = createApp({
     timeoutMs: settings.agentTimeoutMs,
     agentReferenceKey: settings.agentReferenceKey,
   }),
-  staticFiles: publicDir ? loadStaticFiles(publicDir) : undefined,
+  // Read on the first page request, not before listening.
+  staticFiles: publicDir ? () => loadStaticFiles(publicDir) : undefined,
 });
 
 const server = serve({ fetch: app.fetch, port: settings.port, hostname: process.env.HOST ?? '0.0.0.0' }, (info) => {
