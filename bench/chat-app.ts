@@ -16,7 +16,7 @@ import { freePort } from '../lib-services/shared/net.js';
 
 const root = join(import.meta.dirname, '..');
 const dist = join(root, 'lib-services/dist/chat-app');
-const RUNS = 7;
+const RUNS = 11;
 const SPA_BUDGET_KB = 150;
 
 function gzipKb(path: string): number {
