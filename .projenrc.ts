@@ -189,7 +189,7 @@ project.addTask('local', {
   receiveArgs: true,
 });
 project.addTask('local:token', {
-  description: 'Print a demo user\'s access token from the running local chain (--user alice, --scope <scope>)',
+  description: 'Print a demo user\'s access token from the running local chain (--user alice, --scope <scope>; --for orders-api: exchanged as the agent runtime)',
   exec: 'tsx lib-services/local/token.ts',
   receiveArgs: true,
 });

@@ -33,7 +33,6 @@ export function byoStack(scope: Construct, id = 'identity-propagating-agent-byo'
       existingEnvironmentName: 'cae-platform',
       ordersApiPublicBaseUrl: 'https://apim-platform.azure-api.net/orders-mcp',
       ordersApiAllowedIpRanges: ['20.50.1.10', '20.50.1.11'],
-      ordersApiRequiredScopes: ['user_impersonation'],
       ordersSeedOwnerObjectId: '22222222-2222-2222-2222-222222222222',
       ordersAdminObjectIds: ['44444444-4444-4444-4444-444444444444'],
       ordersApi: { cpu: 1, minReplicas: 2, maxReplicas: 6 },
@@ -45,7 +44,8 @@ export function byoStack(scope: Construct, id = 'identity-propagating-agent-byo'
       existingAccountName: 'aif-platform',
       existingProjectName: 'agents',
       model: { existingDeploymentName: 'gpt-4o' },
-      agentUserPrincipalIds: ['55555555-5555-5555-5555-555555555555'],
+      // The platform's group of people who may chat.
+      agentUsers: { principalIds: ['55555555-5555-5555-5555-555555555555'] },
     },
     gateway: { existingName: 'apim-platform', ordersApiOpenApiPath },
   });

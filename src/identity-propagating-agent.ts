@@ -4,13 +4,14 @@ import { Construct } from 'constructs';
 import { AppOptions, ServiceContainerApps, ContainerAppNames } from './container-apps/apps';
 import { ContainerAppsEnvironment, EnvironmentOptions } from './container-apps/environment';
 import { ServiceIdentities } from './container-apps/identities';
+import { McpAuthMode, OrdersApiRegistration } from './entra/orders-api-registration';
 import { EntraOptions, SpaRegistration } from './entra/spa';
 import { Foundry, FoundryOptions } from './foundry/foundry';
 import { Gateway, GatewayOptions } from './gateway/gateway';
 import { SecurityChecks, SecurityChecksProps } from './guard/security-checks';
 import { checkAgentValues } from './internal/azure-values';
 import { derivedUniqueSuffix, validateBaseName, validateUniqueSuffix } from './internal/naming';
-import { Aspects, TerraformOutput, TerraformProvider, TerraformStack } from './internal/tf';
+import { Aspects, TerraformOutput, TerraformProvider, TerraformStack, Token } from './internal/tf';
 import { rejectTogether } from './internal/validation';
 import { Monitoring, MonitoringOptions } from './monitoring/monitoring';
 import { Placement } from './placement';
@@ -85,10 +86,18 @@ export interface IdentityPropagatingAgentProps {
    */
   readonly containerApps?: ContainerAppsOptions;
   /**
-   * The Chat App's SPA app registration.
+   * The Chat App's SPA app registration (and the opt-in admin consent).
    * @default - a new single-tenant SPA registration
    */
   readonly entra?: EntraOptions;
+  /**
+   * Which token the agent's MCP call carries. `AUDIENCE_BOUND`: a token for the Orders API's own
+   * app registration (created), accepted by API Management and the Orders API alone, with
+   * per-tool scopes (what the MCP authorization spec requires). `FOUNDRY_AUDIENCE`: the original's
+   * `https://ai.azure.com` token. See README "Identity at the MCP hop: two modes".
+   * @default McpAuthMode.AUDIENCE_BOUND
+   */
+  readonly mcpAuth?: McpAuthMode;
   /**
    * Foundry: account, project, model deployment, the MCP connection and the agent.
    * @default - a new AIServices account and project, gpt-4o, the agent `orders-assistant`
@@ -99,6 +108,12 @@ export interface IdentityPropagatingAgentProps {
    * @default - a new BasicV2 service with `/orders-mcp`, `/orders-api` and the RFC 9728 metadata (`/openai` is opt-in: `aiGateway`)
    */
   readonly gateway?: GatewayOptions;
+  /**
+   * Prefix of the stack outputs' names (`chat_app_url`, `mcp_endpoint`, ...), which `verify` reads.
+   * Set it to place two systems in one stack.
+   * @default '' - the outputs have their plain names wherever the construct is placed
+   */
+  readonly outputPrefix?: string;
   /**
    * The project's security rules, checked at synth (see README "Security rules"). When a
    * {@link SecurityChecks} aspect is already applied to an enclosing scope, that one is used.
@@ -138,6 +153,12 @@ export class IdentityPropagatingAgent extends Construct {
   public readonly images?: ImageRegistry;
   /** The SPA app registration (new or existing client id). */
   public readonly spa: SpaRegistration;
+  /** Which token the agent's MCP call carries. */
+  public readonly mcpAuth: McpAuthMode;
+  /** The Orders API's own app registration; undefined in the `FOUNDRY_AUDIENCE` mode. */
+  public readonly ordersApiRegistration?: OrdersApiRegistration;
+  /** Audiences the Orders API and API Management accept on the MCP and REST hop (the first qualifies the scopes in the metadata). */
+  public readonly ordersApiAudiences: string[];
   /** The Orders API and Chat App container apps. */
   public readonly apps: ServiceContainerApps;
   /** Orders API FQDN, computed from its name and the environment (API Management's backend host). */
@@ -262,6 +283,36 @@ export class IdentityPropagatingAgent extends Construct {
     });
     this.spaClientId = this.spa.clientId;
 
+    // The MCP hop's audience. Audience-bound: the Orders API's own registration, `api://<client id>`
+    // first (it qualifies the scopes in the RFC 9728 metadata), then the client id that v2 tokens
+    // carry in `aud`; both scopes required, each tool checked for its own.
+    this.mcpAuth = props.mcpAuth ?? McpAuthMode.AUDIENCE_BOUND;
+    let requiredScopes = apps.ordersApiRequiredScopes;
+    if (this.mcpAuth === McpAuthMode.AUDIENCE_BOUND) {
+      if (props.foundry?.mcpAudience !== undefined) {
+        throw new Error(`${owner}: foundry.mcpAudience is set, but mcpAuth is AUDIENCE_BOUND (the default), where the audience is the Orders API's own registration; set mcpAuth to FOUNDRY_AUDIENCE to choose the audience yourself.`);
+      }
+      this.ordersApiRegistration = new OrdersApiRegistration(this, 'OrdersApiRegistration', {
+        placement: this.placement,
+        adminConsent: entra.adminConsent,
+      });
+      this.ordersApiAudiences = this.ordersApiRegistration.audiences;
+      const scopes = this.ordersApiRegistration.scopes;
+      // Tokens for the Orders API's registration carry only its own scopes: any other required scope refuses them all.
+      const foreign = (requiredScopes ?? []).filter((s) => !Token.isUnresolved(s) && s !== scopes.read && s !== scopes.write);
+      if (foreign.length > 0) {
+        throw new Error(`${owner}: containerApps.ordersApiRequiredScopes names ${foreign.join(', ')}, which the Orders API's registration does not define `
+          + `(mcpAuth is AUDIENCE_BOUND, the default: its tokens carry ${scopes.read} or ${scopes.write}, so every call would be refused); `
+          + 'leave it unset (each tool is checked for its own scope), or set mcpAuth to FOUNDRY_AUDIENCE.');
+      }
+      requiredScopes = requiredScopes ?? [scopes.read, scopes.write];
+    } else {
+      this.ordersApiAudiences = audiences;
+    }
+    const ordersApiScopes = this.ordersApiRegistration?.scopes;
+    const mcpAudience = this.ordersApiRegistration?.identifierUri ?? props.foundry?.mcpAudience ?? audiences[0];
+
+
     // Foundry: the agent targets API Management's MCP URL, known from the service name before it exists.
     const withGateway = gatewayEnabled !== false;
     const gatewayName = gatewayOptions.existingName ?? gatewayOptions.name ?? Gateway.defaultName(this.placement);
@@ -271,7 +322,7 @@ export class IdentityPropagatingAgent extends Construct {
       placement: this.placement,
       ...props.foundry,
       agent: { ...props.foundry?.agent, name: props.foundry?.agent?.name ?? apps.agentName },
-      mcpAudience: props.foundry?.mcpAudience ?? audiences[0],
+      mcpAudience,
       mcpUrl: this.mcpUrl,
       logAnalyticsWorkspaceId: this.monitoring.logAnalyticsWorkspaceId,
       deployerPrincipalId: client.objectId,
@@ -290,9 +341,11 @@ export class IdentityPropagatingAgent extends Construct {
           ?? (images.servicesDistDir !== undefined ? join(images.servicesDistDir, 'orders-api', 'openapi.json') : undefined),
         tenantId: this.tenantId,
         ordersApiUrl: this.ordersApiUrl,
-        audiences,
+        audiences: this.ordersApiAudiences,
         allowedClientIds: apps.ordersApiAllowedClientIds,
-        requiredScopes: apps.ordersApiRequiredScopes,
+        requiredScopes,
+        // Per-tool scopes at /orders-mcp and /orders-api (audience-bound mode only).
+        ordersApiScopes,
         applicationInsightsId: this.monitoring.applicationInsightsId,
         applicationInsightsConnectionString: this.monitoring.applicationInsightsConnectionString,
         logAnalyticsWorkspaceId: this.monitoring.logAnalyticsWorkspaceId,
@@ -308,6 +361,9 @@ export class IdentityPropagatingAgent extends Construct {
     this.apps = new ServiceContainerApps(this, 'ContainerApps', {
       placement: this.placement,
       ...pickAppOptions(apps),
+      ordersApiRequiredScopes: requiredScopes,
+      ordersApiAudiences: this.ordersApiAudiences,
+      ordersApiScopes,
       environmentId: this.containerAppsEnvironment.id,
       environmentDefaultDomain: domain,
       names: this.containerAppNames,
@@ -324,6 +380,8 @@ export class IdentityPropagatingAgent extends Construct {
       agentName: this.agentName,
       // Behind API Management the Orders API names the gateway URL in its metadata and challenges.
       ordersApiPublicBaseUrl: apps.ordersApiPublicBaseUrl ?? (withGateway ? `${gatewayUrl}/orders-mcp` : undefined),
+      // REST is served at /orders-api, whose metadata the gateway answers (MCP and REST need their own bases).
+      ordersApiPublicRestBaseUrl: apps.ordersApiPublicRestBaseUrl ?? this.gateway?.ordersRestUrl,
       // ...and, with the gateway proof, serves only requests that carry APIM's own token.
       ordersApiGatewayProof: this.gateway?.gatewayProofAudience !== undefined
         ? { audience: this.gateway.gatewayProofAudience, principalIds: [this.gateway.principalId] }
@@ -334,18 +392,55 @@ export class IdentityPropagatingAgent extends Construct {
     });
 
     // Outputs of DESIGN section 5 (no secrets).
-    new TerraformOutput(this, 'chat_app_url', { value: this.chatAppUrl, description: 'The Chat App: sign in and chat here.' });
-    new TerraformOutput(this, 'spa_client_id', { value: this.spaClientId, description: 'Client id of the SPA app registration.' });
-    new TerraformOutput(this, 'orders_api_url', { value: this.ordersApiUrl, description: 'The Orders API (validates every token itself).' });
-    new TerraformOutput(this, 'mcp_endpoint', { value: this.mcpUrl, description: 'The MCP endpoint the agent calls.' });
-    if (this.gateway) {
-      new TerraformOutput(this, 'apim_gateway_url', { value: this.gateway.gatewayUrl, description: 'API Management gateway URL.' });
+    // Fixed names (not path-derived ids), so verify and scripts find them in any stack.
+    const prefix = props.outputPrefix ?? '';
+    if (prefix !== '' && !/^[A-Za-z][A-Za-z0-9_]*$/.test(prefix)) {
+      throw new Error(`${owner}: outputPrefix "${prefix}" is invalid: letters, digits and underscores, starting with a letter.`);
     }
-    new TerraformOutput(this, 'foundry_project_endpoint', { value: this.projectEndpoint, description: 'Foundry project endpoint (FOUNDRY_PROJECT_ENDPOINT).' });
-    new TerraformOutput(this, 'agent_name', { value: this.agentName, description: 'Name of the Foundry agent.' });
+    output(this, prefix, 'chat_app_url', { value: this.chatAppUrl, description: 'The Chat App: sign in and chat here.' });
+    output(this, prefix, 'spa_client_id', { value: this.spaClientId, description: 'Client id of the SPA app registration.' });
+    output(this, prefix, 'orders_api_url', { value: this.ordersApiUrl, description: 'The Orders API (validates every token itself).' });
+    output(this, prefix, 'mcp_endpoint', { value: this.mcpUrl, description: 'The MCP endpoint the agent calls.' });
+    if (this.gateway) {
+      output(this, prefix, 'apim_gateway_url', { value: this.gateway.gatewayUrl, description: 'API Management gateway URL.' });
+    }
+    output(this, prefix, 'foundry_project_endpoint', { value: this.projectEndpoint, description: 'Foundry project endpoint (FOUNDRY_PROJECT_ENDPOINT).' });
+    output(this, prefix, 'agent_name', { value: this.agentName, description: 'Name of the Foundry agent.' });
+    // What `verify` reads to check each hop against what the stack configured (lib-services/verify/outputs.ts).
+    output(this, prefix, 'tenant_id', { value: this.tenantId, description: 'Entra tenant of the users (tid of every token).' });
+    output(this, prefix, 'authority', { value: this.apps.chatAppAuthority, description: 'The authority the SPA signs in against.' });
+    output(this, prefix, 'spa_scopes', { value: this.apps.spaScopes, description: 'The scopes the SPA asks for (the Chat App\'s AUTH_SCOPES).' });
+    output(this, prefix, 'chat_app_audiences', { value: this.apps.chatAppAudiences, description: 'Audiences the Chat App accepts in the user\'s token.' });
+    output(this, prefix, 'chat_app_required_scopes', {
+      // The Chat App requires no scope of its own (no AUTH_REQUIRED_SCOPES): its audience and the SPA as client decide.
+      value: [],
+      description: 'Scopes of which the Chat App requires one in the user\'s token (none).',
+    });
+    output(this, prefix, 'mcp_auth_mode', {
+      value: this.mcpAuth === McpAuthMode.AUDIENCE_BOUND ? 'audience-bound' : 'foundry-audience',
+      description: 'Which token the MCP hop carries: audience-bound (the Orders API\'s own) or foundry-audience (the original\'s).',
+    });
+    output(this, prefix, 'mcp_audiences', { value: this.apps.ordersApiAudiences, description: 'Audiences API Management and the Orders API accept at the MCP hop.' });
+    output(this, prefix, 'mcp_allowed_client_ids', {
+      value: apps.ordersApiAllowedClientIds ?? [],
+      description: 'Clients (azp/appid) the MCP endpoint accepts; empty: any client of the tenant.',
+    });
+    output(this, prefix, 'orders_api_scopes', { value: this.apps.ordersApiScopesSupported, description: 'The Orders API\'s scopes_supported (RFC 9728), qualified.' });
+    output(this, prefix, 'orders_api_gateway_proof', {
+      value: this.gateway?.gatewayProofAudience !== undefined,
+      description: 'Whether the Orders API refuses requests that did not come through API Management.',
+    });
+    output(this, prefix, 'mcp_connection_name', { value: this.foundry.mcpConnectionName, description: 'The Foundry MCP connection the agent\'s tool uses.' });
   }
 }
 
+
+/** A stack output whose name is fixed (prefix + name) wherever the construct sits. */
+function output(scope: Construct, prefix: string, name: string, config: { value: unknown; description: string }): TerraformOutput {
+  const out = new TerraformOutput(scope, name, config);
+  out.overrideLogicalId(`${prefix}${name}`);
+  return out;
+}
 
 /** The providers the system's resources need, by Terraform type, with what to configure. */
 const REQUIRED_PROVIDERS: Array<[string, string]> = [
@@ -378,6 +473,7 @@ function pickAppOptions(o: ContainerAppsOptions): AppOptions {
     ordersApiAllowedClientIds: o.ordersApiAllowedClientIds,
     ordersApiRequiredScopes: o.ordersApiRequiredScopes,
     ordersApiPublicBaseUrl: o.ordersApiPublicBaseUrl,
+    ordersApiPublicRestBaseUrl: o.ordersApiPublicRestBaseUrl,
     ordersApiAllowedIpRanges: o.ordersApiAllowedIpRanges,
     ordersAdminObjectIds: o.ordersAdminObjectIds,
     ordersSeedOwnerObjectId: o.ordersSeedOwnerObjectId,

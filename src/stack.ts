@@ -5,6 +5,7 @@ import { AzapiProvider } from './azapi/provider';
 import { ServiceContainerApps, ContainerAppNames } from './container-apps/apps';
 import { ContainerAppsEnvironment } from './container-apps/environment';
 import { ServiceIdentities } from './container-apps/identities';
+import { McpAuthMode, OrdersApiRegistration } from './entra/orders-api-registration';
 import { SpaRegistration } from './entra/spa';
 import { Foundry } from './foundry/foundry';
 import { Gateway } from './gateway/gateway';
@@ -52,6 +53,12 @@ export class IdentityPropagatingAgentStack extends TerraformStack {
   public readonly images?: ImageRegistry;
   /** The SPA app registration (new or existing client id). */
   public readonly spa: SpaRegistration;
+  /** Which token the agent's MCP call carries. */
+  public readonly mcpAuth: McpAuthMode;
+  /** The Orders API's own app registration; undefined in the `FOUNDRY_AUDIENCE` mode. */
+  public readonly ordersApiRegistration?: OrdersApiRegistration;
+  /** Audiences the Orders API and API Management accept on the MCP and REST hop. */
+  public readonly ordersApiAudiences: string[];
   /** The Orders API and Chat App container apps. */
   public readonly apps: ServiceContainerApps;
   /** Orders API FQDN, computed from its name and the environment (API Management's backend host). */
@@ -112,6 +119,9 @@ export class IdentityPropagatingAgentStack extends TerraformStack {
     this.storage = agent.storage;
     this.images = agent.images;
     this.spa = agent.spa;
+    this.mcpAuth = agent.mcpAuth;
+    this.ordersApiRegistration = agent.ordersApiRegistration;
+    this.ordersApiAudiences = agent.ordersApiAudiences;
     this.apps = agent.apps;
     this.ordersApiFqdn = agent.ordersApiFqdn;
     this.ordersApiUrl = agent.ordersApiUrl;

@@ -121,7 +121,8 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
       throw new Error(`${join(distDir, svc, 'server.mjs')} is missing: run \`node lib-services/build.mjs\` first`);
     }
   }
-  mkdirSync(stateDir, { recursive: true });
+  // Private: it holds the provider's TLS key and, in audience-bound mode, the agent runtime's secret.
+  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
 
   const children = new Map<string, ChildProcess>();
   // Last resort when the runner exits without stop() (Ctrl-C during start-up): no orphans.

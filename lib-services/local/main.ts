@@ -2,7 +2,7 @@
 // that reads process.env; `npm run local -- --store table` keeps orders in Azurite;
 // `--mode foundry-audience` runs the original's mode (the browser's token reaches the Orders API).
 import { LOCAL_CHAIN_MODES, startLocalChain, type LocalChainMode, type LocalChainOptions } from './chain';
-import { writeLocalOutputs } from './outputs';
+import { writeAgentRuntimeCredentials, writeLocalOutputs } from './outputs';
 
 function parseArgs(argv: string[]): Pick<LocalChainOptions, 'store' | 'mode'> {
   let store: LocalChainOptions['store'] = 'memory';
@@ -50,6 +50,9 @@ async function main() {
   // The URLs as `terraform output -json` prints a stack's: `npm run verify -- --local` reads them.
   const outputsFile = '.local/outputs.json';
   const removeOutputs = writeLocalOutputs(chain, outputsFile);
+  // Audience-bound: the agent runtime's client credentials (owner-only, this run's secret), for
+  // `npm run local:token -- --for orders-api` and so `verify --local`'s direct MCP check.
+  const removeCredentials = chain.mode === 'audience-bound' ? writeAgentRuntimeCredentials(chain, '.local/agent-runtime.json') : () => undefined;
   const pad = (s: string) => s.padEnd(18);
   console.log([
     '',
@@ -80,6 +83,7 @@ async function main() {
       stopping = true;
       console.log('\nlocal: stopping...');
       removeOutputs();
+      removeCredentials();
       chain.stop().then(() => process.exit(0), () => process.exit(1));
     });
   }

@@ -1,6 +1,6 @@
 // The local chain's URLs and settings as `terraform output -json` prints a deployed stack's, so
 // that `verify` checks the local chain unchanged. Written by `npm run local` to .local/outputs.json.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LOCAL_MCP_CONNECTION } from './agent-runtime';
 import type { LocalChain } from './chain';
@@ -32,9 +32,10 @@ export function localOutputs(chain: LocalChain): TerraformOutputs {
     spa_scopes: listFromEnv(chat, 'AUTH_SCOPES'),
     chat_app_audiences: chatAudiences,
     chat_app_required_scopes: listFromEnv(chat, 'AUTH_REQUIRED_SCOPES'),
-    // Audience-bound when the Orders API accepts another audience than the browser's token carries.
-    mcp_auth_mode: ordersAudiences.some((a) => !chatAudiences.includes(a)) ? 'audience-bound' : 'foundry',
+    mcp_auth_mode: chain.mode,
     mcp_audiences: ordersAudiences,
+    // Audience-bound: only the agent runtime's client; foundry-audience: the SPA's.
+    mcp_allowed_client_ids: listFromEnv(orders, 'AUTH_ALLOWED_CLIENT_IDS'),
     orders_api_scopes: scopesSupported({ audiences: ordersAudiences, requiredScopes }),
     orders_api_gateway_proof: Boolean(orders.GATEWAY_AUDIENCE),
     mcp_connection_name: LOCAL_MCP_CONNECTION,
@@ -42,9 +43,43 @@ export function localOutputs(chain: LocalChain): TerraformOutputs {
   return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { value: v, type: typeOf(v), sensitive: false as const }]));
 }
 
-/** Writes the outputs (owner-only) and returns a function that removes them again. */
-export function writeLocalOutputs(chain: LocalChain, file: string): () => void {
+/** Writes `content` owner-only (a 0700 folder, a 0600 file) and returns a function that removes it again. */
+function writePrivate(file: string, content: unknown): () => void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  writeFileSync(file, `${JSON.stringify(localOutputs(chain), null, 2)}\n`, { mode: 0o600 });
+  chmodSync(dirname(file), 0o700);
+  // Replaced, never rewritten in place: a file left by an older run may have wider permissions.
+  rmSync(file, { force: true });
+  writeFileSync(file, `${JSON.stringify(content, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
   return () => rmSync(file, { force: true });
+}
+
+export function writeLocalOutputs(chain: LocalChain, file: string): () => void {
+  return writePrivate(file, localOutputs(chain));
+}
+
+/**
+ * The agent runtime's client credentials at the local provider, so that `npm run local:token --
+ * --for orders-api` can obtain what only the agent runtime obtains (as Foundry does in Azure): a
+ * token for the Orders API by token exchange. A new secret on every start; the runner writes the
+ * file into its own state folder (never a shared temp folder) and removes it when it stops.
+ */
+export interface AgentRuntimeCredentials {
+  token_endpoint: string;
+  client_id: string;
+  client_secret: string;
+  /** The audience to ask for (the Orders API's Application ID URI). */
+  audience: string;
+}
+
+export function agentRuntimeCredentials(chain: LocalChain): AgentRuntimeCredentials {
+  return {
+    token_endpoint: chain.oidc.tokenEndpoint,
+    client_id: chain.oidc.agentClient.clientId,
+    client_secret: chain.oidc.agentClient.clientSecret,
+    audience: chain.oidc.ordersApi.audiences[0],
+  };
+}
+
+export function writeAgentRuntimeCredentials(chain: LocalChain, file: string): () => void {
+  return writePrivate(file, agentRuntimeCredentials(chain));
 }

@@ -24,7 +24,7 @@ import { lazy } from '../shared/lazy.js';
 import { requestContext, type Logger, type RequestContextVariables } from '../shared/observability.js';
 
 export interface AppDeps {
-  config: Pick<OrdersConfig, 'auth' | 'adminOids' | 'publicBaseUrl' | 'gateway'> & Partial<Pick<OrdersConfig, 'scopes' | 'rateLimitPerMinute'>>;
+  config: Pick<OrdersConfig, 'auth' | 'adminOids' | 'publicBaseUrl' | 'gateway'> & Partial<Pick<OrdersConfig, 'publicRestBaseUrl' | 'scopes' | 'rateLimitPerMinute'>>;
   store: OrderStore;
   /** Verifies user tokens; with `config.gateway` it must also verify app tokens (createTokenVerifier does both). */
   verifier: TokenVerifier & Partial<AppTokenVerifier>;
@@ -94,7 +94,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const { config, store, verifier, logger } = deps;
   const service = new OrderService(store, config.adminOids, logger);
   const app = new Hono<AppEnv>();
+  // MCP and REST may have different public bases (behind API Management: /orders-mcp and /orders-api).
   const base = (c: Ctx) => publicBaseUrl(c, config.publicBaseUrl);
+  const restBase = (c: Ctx) => publicBaseUrl(c, config.publicRestBaseUrl ?? config.publicBaseUrl);
   const ctxOf = (c: Ctx) => ({ requestId: c.get('requestId') });
 
   app.use(requestContext(logger));
@@ -110,12 +112,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get('/health', (c) => c.json({ status: 'healthy' }));
   app.all('/health', methodNotAllowed('GET'));
 
-  app.get('/openapi.json', async (c) => c.json((await loadOpenApi()).buildOpenApiDocument({ serverUrl: base(c) })));
+  app.get('/openapi.json', async (c) => c.json((await loadOpenApi()).buildOpenApiDocument({ serverUrl: restBase(c) })));
   app.all('/openapi.json', methodNotAllowed('GET'));
 
   // RFC 9728: `resource` is exactly the URL clients use; with per-operation scopes, both are listed.
   const advertised = advertisedScopeSettings(config.auth, config.scopes);
-  app.get('/.well-known/oauth-protected-resource', (c) => c.json(protectedResourceMetadata(base(c), advertised)));
+  app.get('/.well-known/oauth-protected-resource', (c) => c.json(protectedResourceMetadata(restBase(c), advertised)));
   app.get('/.well-known/oauth-protected-resource/mcp', (c) => c.json(protectedResourceMetadata(`${base(c)}/mcp`, advertised)));
 
   const limitBody = bodyLimit({
@@ -128,7 +130,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const restAuth = bearerAuth({
     verifier,
     requiredScopes: config.auth.requiredScopes,
-    resourceMetadataUrl: (c) => protectedResourceMetadataUrl(base(c as Ctx)),
+    resourceMetadataUrl: (c) => protectedResourceMetadataUrl(restBase(c as Ctx)),
   });
   const mcpAuth = bearerAuth({
     verifier,
@@ -141,7 +143,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // Then the caller's budget (by verified oid), and after the body limit the per-operation scopes;
   // each only when configured.
   const budget = config.rateLimitPerMinute ? rateLimit({ perMinute: config.rateLimitPerMinute }) : undefined;
-  const restScopes = config.scopes && restScopeGuard(config.auth, config.scopes, (c) => protectedResourceMetadataUrl(base(c as Ctx)));
+  const restScopes = config.scopes && restScopeGuard(config.auth, config.scopes, (c) => protectedResourceMetadataUrl(restBase(c as Ctx)));
   const mcpScopes = config.scopes
     && mcpScopeGuard(config.auth, config.scopes, (c) => protectedResourceMetadataUrl(`${base(c as Ctx)}/mcp`), (c) => mcpBody(c as Ctx));
 

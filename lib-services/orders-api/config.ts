@@ -25,7 +25,10 @@ export interface OrdersConfig {
   adminOids: string[];
   seedOwnerOid?: string;
   store: StoreConfig;
+  /** PUBLIC_BASE_URL: the base MCP clients use (`resource` = `<base>/mcp`); unset: from the request. */
   publicBaseUrl?: string;
+  /** PUBLIC_REST_BASE_URL: the base REST clients use (challenges, metadata, OpenAPI `servers`); unset: PUBLIC_BASE_URL. */
+  publicRestBaseUrl?: string;
   /** Unset: no gateway proof required (the API validates user tokens only). */
   gateway?: GatewayProofSettings;
   appInsightsConnectionString?: string;
@@ -67,18 +70,9 @@ export function ordersConfigFromEnv(env: Env): OrdersConfig {
     throw new ConfigError('STORE', `"${kind}" must be memory or table`);
   }
 
-  const publicBaseUrl = value(env, 'PUBLIC_BASE_URL');
-  if (publicBaseUrl) {
-    let url: URL | undefined;
-    try {
-      url = new URL(publicBaseUrl);
-    } catch {
-      url = undefined;
-    }
-    if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash) {
-      throw new ConfigError('PUBLIC_BASE_URL', `"${publicBaseUrl}" must be an http(s) URL without query or fragment`);
-    }
-  }
+  const publicBaseUrl = publicUrlFromEnv(env, 'PUBLIC_BASE_URL');
+  // Behind API Management the REST routes have their own public base (/orders-api, beside /orders-mcp).
+  const publicRestBaseUrl = publicUrlFromEnv(env, 'PUBLIC_REST_BASE_URL') ?? publicBaseUrl;
 
   const gateway = gatewayProofFromEnv(env);
 
@@ -88,12 +82,29 @@ export function ordersConfigFromEnv(env: Env): OrdersConfig {
     adminOids: listFromEnv(env, 'ORDERS_ADMIN_OIDS'),
     seedOwnerOid: value(env, 'ORDERS_SEED_OWNER_OID'),
     store,
-    publicBaseUrl: publicBaseUrl?.replace(/\/+$/, ''),
+    publicBaseUrl,
+    publicRestBaseUrl,
     gateway,
     appInsightsConnectionString: value(env, 'APPLICATIONINSIGHTS_CONNECTION_STRING'),
     scopes: scopeRulesFromEnv(env),
     rateLimitPerMinute: rateLimitFromEnv(env),
   };
+}
+
+/** An http(s) URL without query or fragment, without trailing slashes; undefined when unset. */
+function publicUrlFromEnv(env: Env, name: string): string | undefined {
+  const raw = value(env, name);
+  if (!raw) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash) {
+    throw new ConfigError(name, `"${raw}" must be an http(s) URL without query or fragment`);
+  }
+  return raw.replace(/\/+$/, '');
 }
 
 /** GATEWAY_AUDIENCE and GATEWAY_PRINCIPAL_IDS: both or neither. */

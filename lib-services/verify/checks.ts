@@ -22,7 +22,10 @@ export interface VerifyContext {
   outputs: StackOutputs;
   /** The user's token for the Chat App and Foundry; undefined when none was given. */
   userToken?: () => Promise<string>;
-  /** In audience-bound mode, the token for the Orders API's audience; else the user's token. */
+  /**
+   * The token for the MCP endpoint: in audience-bound mode one for the Orders API's audience,
+   * obtained by the agent's client (undefined when none was given); else the user's token.
+   */
   mcpToken?: () => Promise<string>;
   chatMessage: string;
   chatTimeoutMs: number;
@@ -189,6 +192,15 @@ const MCP_POST: RequestInit = { method: 'POST', headers: { 'content-type': 'appl
 
 const needsToken = (ctx: VerifyContext) => (ctx.userToken ? undefined : 'no user token given (--token-command, --token-file, --device-code or --local)');
 
+/** Audience-bound mode without a token for the Orders API: why the direct MCP checks cannot run. */
+function needsMcpToken(ctx: VerifyContext): string | undefined {
+  const o = ctx.outputs;
+  if (ctx.mcpToken || o.mcpAuthMode !== 'audience-bound') return undefined;
+  const clients = o.mcpAllowedClientIds?.length ? `the client(s) ${o.mcpAllowedClientIds.join(', ')}` : 'the agent\'s client (in Azure: the one Foundry uses for the UserEntraToken connection; which app id that is remains unproven)';
+  return `no token for the Orders API given: in audience-bound mode the MCP endpoint accepts only a token for ${(o.mcpAudiences ?? ['the Orders API']).join(' or ')} obtained for the user by ${clients}, which a user cannot request for themselves. `
+    + 'Pass one with --mcp-token-file or --mcp-token-command to check the endpoint directly (--local obtains one by the agent runtime\'s token exchange); the chat round trip checks this hop through the agent.';
+}
+
 function describeClaims(c: Record<string, unknown>): string {
   const exp = typeof c.exp === 'number' ? Math.round((c.exp * 1000 - Date.now()) / 60_000) : undefined;
   return [`aud ${JSON.stringify(c.aud)}`, `tid ${c.tid}`, `scp "${c.scp ?? ''}"`, `azp ${c.azp ?? c.appid}`, `oid ${c.oid}`,
@@ -240,6 +252,8 @@ export function buildChecks(o: StackOutputs): Check[] {
   const checks: Check[] = [];
   const add = (c: Check) => checks.push(c);
   const ordersBase = stripMcp(o.mcpEndpoint);
+  // Behind API Management the REST routes' public base is /orders-api (PUBLIC_REST_BASE_URL), not /orders-mcp.
+  const restBase = apim ? `${apim}/orders-api` : ordersBase;
   const authority = authorityOf(o);
   const idp = !authority || ENTRA_HOSTS.test(new URL(authority).hostname) ? 'Entra ID' : 'OpenID provider';
 
@@ -308,16 +322,17 @@ export function buildChecks(o: StackOutputs): Check[] {
     add({ id: 'metadata.orders-rest', hop: 'API Management', title: 'RFC 9728 metadata of /orders-api', run: (ctx) => metadata(ctx, metadataUrlOf(`${apim}/orders-api`), { resource: `${apim}/orders-api`, where: 'the /orders-api metadata', fixResource: 'API Management serves it from the oauth-protected-resource API (named value orders-api-resource): re-apply the gateway' }) });
   }
   const ownFix = `the Orders API derives it from PUBLIC_BASE_URL, which must be ${ordersBase}${apim ? ' (the gateway\'s /orders-mcp)' : ''}`;
+  const ownRestFix = apim ? `the Orders API derives it from PUBLIC_REST_BASE_URL, which must be ${restBase} (the gateway's /orders-api)` : ownFix;
   add({
     id: 'metadata.orders-api',
     hop: 'Orders API',
     title: 'the Orders API\'s own RFC 9728 metadata',
     needs: ['orders-api.health'],
     run: async (ctx) => {
-      const root = await metadata(ctx, `${o.ordersApiUrl}/.well-known/oauth-protected-resource`, { resource: ordersBase, where: 'the Orders API\'s metadata', fixResource: ownFix });
+      const root = await metadata(ctx, `${o.ordersApiUrl}/.well-known/oauth-protected-resource`, { resource: restBase, where: 'the Orders API\'s metadata', fixResource: ownRestFix });
       if (root.status !== 'pass') return root;
       const mcp = await metadata(ctx, `${o.ordersApiUrl}/.well-known/oauth-protected-resource/mcp`, { resource: o.mcpEndpoint, where: 'the Orders API\'s MCP metadata', fixResource: ownFix });
-      return mcp.status === 'pass' ? pass(`both documents: resources ${ordersBase} and ${o.mcpEndpoint}`, { httpStatus: 200, url: o.ordersApiUrl }) : mcp;
+      return mcp.status === 'pass' ? pass(`both documents: resources ${restBase} and ${o.mcpEndpoint}`, { httpStatus: 200, url: o.ordersApiUrl }) : mcp;
     },
   });
 
@@ -328,7 +343,7 @@ export function buildChecks(o: StackOutputs): Check[] {
     add({ id: 'challenge.orders-rest', hop: 'API Management', title: '/orders-api: 401 challenge names its metadata', run: () => challenge(`${apim}/orders-api/orders`, {}, [`${apim}/orders-api`], '/orders-api', 'the /orders-api policy\'s challenge (named value orders-api-metadata-url)') });
     add({ id: 'challenge.orders-api-mcp', hop: 'Orders API', title: 'Orders API /mcp: 401 challenge names its metadata', needs: ['orders-api.health'], run: () => challenge(`${o.ordersApiUrl}/mcp`, MCP_POST, [o.mcpEndpoint], 'the Orders API /mcp', ownFix) });
   }
-  add({ id: 'challenge.orders-api-rest', hop: 'Orders API', title: 'Orders API /orders: 401 challenge names its metadata', needs: ['orders-api.health'], run: () => challenge(`${o.ordersApiUrl}/orders`, {}, [ordersBase], 'the Orders API /orders', ownFix) });
+  add({ id: 'challenge.orders-api-rest', hop: 'Orders API', title: 'Orders API /orders: 401 challenge names its metadata', needs: ['orders-api.health'], run: () => challenge(`${o.ordersApiUrl}/orders`, {}, [restBase], 'the Orders API /orders', ownRestFix) });
 
   // 6. With the user's token.
   add({
@@ -354,14 +369,25 @@ export function buildChecks(o: StackOutputs): Check[] {
     add({
       id: 'token.mcp',
       hop: idp,
-      title: 'a user token for the Orders API\'s audience',
-      skip: needsToken,
-      run: (ctx) => guarded('the token source', async () => {
-        const c = claimsOf(await ctx.mcpToken!());
+      title: 'the user\'s token for the Orders API\'s audience (the agent\'s client obtains it)',
+      needs: ['token.user'],
+      skip: (ctx) => needsToken(ctx) ?? needsMcpToken(ctx),
+      run: (ctx) => guarded('the MCP token source', async () => {
         const audiences = o.mcpAudiences ?? [];
-        const { problems, hints } = claimProblems(c, o, ctx, audiences, o.ordersApiScopes?.map(shortScope),
-          `the client needs the Orders API's delegated scopes (${(o.ordersApiScopes ?? []).join(', ')}) and consent`);
         if (!audiences.length) return fail('the mcp_audiences output is missing', 'add the mcp_audiences output (the Orders API\'s accepted audiences)');
+        const c = claimsOf(await ctx.mcpToken!());
+        const { problems, hints } = claimProblems(c, o, ctx, audiences, o.ordersApiScopes?.map(shortScope),
+          `the agent's client needs the Orders API's delegated scopes (${(o.ordersApiScopes ?? []).join(', ')}) and consent`);
+        const client = String(c.azp ?? c.appid ?? '');
+        const allowed = o.mcpAllowedClientIds ?? [];
+        if (allowed.length && !allowed.includes(client)) {
+          problems.push(`issued to client ${client}, but the MCP endpoint accepts only ${allowed.join(', ')}`);
+          hints.push('a token the user obtained for themselves is refused by design: pass one the agent\'s client obtained (locally: npm run local:token -- --for orders-api)');
+        }
+        if (ctx.state.userOid && c.oid !== ctx.state.userOid) {
+          problems.push(`oid is ${c.oid}, the user token's is ${ctx.state.userOid}`);
+          hints.push('both tokens must be the same signed-in user\'s');
+        }
         if (problems.length) return fail(problems.join('; '), hints.join('; '));
         return pass(describeClaims(c));
       }),
@@ -375,12 +401,13 @@ export function buildChecks(o: StackOutputs): Check[] {
       hop: 'Orders API',
       title: 'the Orders API refuses calls that bypass API Management',
       needs: ['orders-api.health', tokenChecks[tokenChecks.length - 1]],
-      skip: (ctx) => needsToken(ctx) ?? (o.ordersApiGatewayProof === false ? 'the gateway proof is off (ordersApiGatewayProof: false): the Orders API relies on its own token validation' : undefined),
+      skip: (ctx) => needsToken(ctx) ?? needsMcpToken(ctx) ?? (o.ordersApiGatewayProof === false ? 'the gateway proof is off (ordersApiGatewayProof: false): the Orders API relies on its own token validation' : undefined),
       run: (ctx) => guarded('the Orders API', async () => {
         const answer = await request(`${o.ordersApiUrl}/orders`, { headers: { authorization: `Bearer ${await ctx.mcpToken!()}` } });
         const { code } = serviceError(answer);
         if (answer.status === 403 && code === 'gateway_required') return pass('403 gateway_required for a direct call with a valid user token', { httpStatus: 403, code, url: answer.url });
-        if (answer.status >= 200 && answer.status < 300) return fail(`a direct call with the user's token was served (${answer.status})`, 'the Orders API serves requests that did not come through API Management: set GATEWAY_AUDIENCE and GATEWAY_PRINCIPAL_IDS (gateway.ordersApiGatewayProof, on by default) and apply', { httpStatus: answer.status, url: answer.url });
+        const which = o.mcpAuthMode === 'audience-bound' ? 'the user\'s Orders API token' : 'the user\'s token';
+        if (answer.status >= 200 && answer.status < 300) return fail(`a direct call with ${which} was served (${answer.status})`, 'the Orders API serves requests that did not come through API Management: set GATEWAY_AUDIENCE and GATEWAY_PRINCIPAL_IDS (gateway.ordersApiGatewayProof, on by default) and apply', { httpStatus: answer.status, url: answer.url });
         return refused(answer, 'the Orders API', 'the Orders API refused the token itself before the gateway proof could be tested: compare the token\'s claims with AUTH_AUDIENCES / AUTH_ALLOWED_CLIENT_IDS');
       }),
     });
@@ -417,12 +444,33 @@ export function buildChecks(o: StackOutputs): Check[] {
     }),
   });
 
+  if (o.mcpAuthMode === 'audience-bound') {
+    add({
+      id: 'mcp.user-token-refused',
+      hop: apim ? 'API Management' : 'Orders API',
+      title: 'the MCP endpoint refuses the user\'s own token (audience bound)',
+      needs: ['token.user'],
+      skip: needsToken,
+      run: (ctx) => guarded('the MCP endpoint', async () => {
+        const answer = await request(o.mcpEndpoint, { ...MCP_POST, headers: { ...MCP_POST.headers as Record<string, string>, authorization: `Bearer ${await ctx.userToken!()}` } });
+        const { code } = serviceError(answer);
+        const extra = { httpStatus: answer.status, code, url: answer.url };
+        const bind = `in audience-bound mode the MCP endpoint must accept only ${(o.mcpAudiences ?? ['the Orders API\'s audience']).join(' or ')} (MCP authorization: a server accepts only tokens issued for itself): `
+          + `${apim ? 'API Management\'s validate-jwt audiences and ' : ''}the Orders API's AUTH_AUDIENCES must name only those, and AUTH_ALLOWED_CLIENT_IDS only the agent's client`;
+        if (answer.status === 401) return pass(`401${code ? ` ${code}` : ''} for a token for ${userAudiences(o).join(', ')}`, extra);
+        if (answer.status >= 200 && answer.status < 300) return fail(`the MCP endpoint accepted the user's token for ${userAudiences(o).join(', ')} (${answer.status})`, bind, extra);
+        if (answer.status === 403 && code === 'insufficient_scope') return fail('403 insufficient_scope: the user\'s token passed the audience check and failed only the scope check', bind, extra);
+        return refused(answer, 'the MCP endpoint', 'a token for another audience must get 401 invalid_token: see the service\'s logs');
+      }),
+    });
+  }
+
   add({
     id: 'mcp.tools-list',
     hop: apim ? 'API Management' : 'Orders API',
-    title: 'MCP tools/list through the MCP endpoint with the user\'s token',
+    title: o.mcpAuthMode === 'audience-bound' ? 'MCP tools/list through the MCP endpoint with the Orders API token' : 'MCP tools/list through the MCP endpoint with the user\'s token',
     needs: [tokenChecks[tokenChecks.length - 1]],
-    skip: needsToken,
+    skip: (ctx) => needsToken(ctx) ?? needsMcpToken(ctx),
     run: (ctx) => guarded('the MCP endpoint', async () => {
       try {
         const tools = await listMcpTools(o.mcpEndpoint, await ctx.mcpToken!());
@@ -435,7 +483,10 @@ export function buildChecks(o: StackOutputs): Check[] {
         try { code = (JSON.parse(err.body ?? '') as { error?: string }).error ?? code; } catch { /* not JSON */ }
         const extra = { httpStatus: err.status, code, url: o.mcpEndpoint };
         const where = apim ? 'API Management or the Orders API' : 'the Orders API';
-        if (err.status === 401) return fail(`401 ${code ?? ''}`.trim(), `${where} refused the token: its aud must be one of ${(o.mcpAuthMode === 'audience-bound' ? o.mcpAudiences : userAudiences(o))?.join(', ')} and its client allowed (validate-jwt, AUTH_AUDIENCES, AUTH_ALLOWED_CLIENT_IDS)`, extra);
+        if (err.status === 401) {
+          const clients = o.mcpAllowedClientIds?.length ? ` (${o.mcpAllowedClientIds.join(', ')})` : '';
+          return fail(`401 ${code ?? ''}`.trim(), `${where} refused the token: its aud must be one of ${(o.mcpAuthMode === 'audience-bound' ? o.mcpAudiences : userAudiences(o))?.join(', ')} and its client allowed${clients} (validate-jwt, AUTH_AUDIENCES, AUTH_ALLOWED_CLIENT_IDS)`, extra);
+        }
         if (err.status === 403 && code === 'insufficient_scope') return fail(`403 insufficient_scope (needs ${params.scope ?? 'a scope'})`, `the token lacks the scope ${params.scope ?? ''}: ask for it and grant the client that delegated permission`, extra);
         if (err.status === 403 && code === 'gateway_required') return fail('403 gateway_required behind API Management', 'API Management did not attach its gateway token: check its authentication-managed-identity policy and the gateway proof registration', extra);
         if (err.status === 429) return fail('429 rate limited', 'the per-user rate limit was hit: wait a minute or raise RATE_LIMIT_PER_MINUTE', extra);

@@ -21,10 +21,15 @@ export interface StackOutputs {
   chatAppAudiences?: string[];
   /** Scopes of which the user's token must hold one (the Chat App's AUTH_REQUIRED_SCOPES, short names). */
   chatAppRequiredScopes?: string[];
-  /** `audience-bound` (the MCP hop gets a token for the Orders API's own audience) or the original Foundry-audience mode. */
-  mcpAuthMode: 'audience-bound' | 'foundry';
+  /**
+   * `audience-bound` (the MCP hop gets a token for the Orders API's own audience, obtained by the
+   * agent's client) or `foundry-audience` (the original's: the user's token for https://ai.azure.com).
+   */
+  mcpAuthMode: McpAuthMode;
   /** `aud` values accepted at the MCP endpoint (APIM and the Orders API). */
   mcpAudiences?: string[];
+  /** Client ids (`azp`/`appid`) the MCP endpoint accepts; empty = any; absent = not stated. */
+  mcpAllowedClientIds?: string[];
   /** Qualified scopes the MCP and Orders API metadata must list in `scopes_supported`. */
   ordersApiScopes?: string[];
   /** Whether the Orders API refuses requests that did not come through API Management. */
@@ -32,6 +37,10 @@ export interface StackOutputs {
   /** The MCP project connection the agent's tool must use (`project_connection_id`). */
   mcpConnectionName?: string;
 }
+
+export type McpAuthMode = 'audience-bound' | 'foundry-audience';
+/** Accepted spellings of `mcp_auth_mode` (`foundry` is the older name of `foundry-audience`). */
+const MODES: Record<string, McpAuthMode> = { 'audience-bound': 'audience-bound', 'foundry-audience': 'foundry-audience', 'foundry': 'foundry-audience' };
 
 export class OutputsError extends Error {
   constructor(message: string) {
@@ -91,8 +100,10 @@ export function parseOutputs(text: string, source: string): StackOutputs {
     if (!Array.isArray(value) || value.some((x) => typeof x !== 'string')) throw new OutputsError(`${source}: output ${name} must be a list of strings`);
     return value as string[];
   };
-  const mode = str('mcp_auth_mode') ?? 'foundry';
-  if (mode !== 'audience-bound' && mode !== 'foundry') throw new OutputsError(`${source}: output mcp_auth_mode must be "audience-bound" or "foundry", not ${JSON.stringify(mode)}`);
+  // Without the output, the original's mode (what a stack without audience binding runs).
+  const modeName = str('mcp_auth_mode') ?? 'foundry-audience';
+  const mode = Object.hasOwn(MODES, modeName) ? MODES[modeName] : undefined;
+  if (!mode) throw new OutputsError(`${source}: output mcp_auth_mode must be "audience-bound" or "foundry-audience", not ${JSON.stringify(v.mcp_auth_mode)}`);
   const proof = v.orders_api_gateway_proof;
   if (proof !== undefined && proof !== null && typeof proof !== 'boolean') throw new OutputsError(`${source}: output orders_api_gateway_proof must be true or false`);
   return {
@@ -110,6 +121,7 @@ export function parseOutputs(text: string, source: string): StackOutputs {
     chatAppRequiredScopes: list('chat_app_required_scopes'),
     mcpAuthMode: mode,
     mcpAudiences: list('mcp_audiences'),
+    mcpAllowedClientIds: list('mcp_allowed_client_ids'),
     ordersApiScopes: list('orders_api_scopes'),
     ordersApiGatewayProof: typeof proof === 'boolean' ? proof : undefined,
     mcpConnectionName: str('mcp_connection_name'),

@@ -8,7 +8,11 @@ export interface VerifyOptions {
   outputs: StackOutputs;
   /** Where the user's token comes from; without one the token checks are skipped. */
   tokenSource?: TokenSource;
-  /** A separate source for the MCP token (audience-bound mode); default: tokenSource with the Orders API's scope. */
+  /**
+   * Audience-bound mode: where the token for the Orders API's audience comes from (one the agent's
+   * client obtained for the user). Without it the direct MCP checks are skipped, saying why: the
+   * user's own token source cannot give one the endpoint accepts.
+   */
   mcpTokenSource?: TokenSource;
   /** @default 'list my orders' */
   chatMessage?: string;
@@ -50,7 +54,7 @@ export async function runVerify(options: VerifyOptions): Promise<VerifyReport> {
   };
   const userToken = memo(options.tokenSource, userScopes(outputs));
   const mcpToken = outputs.mcpAuthMode === 'audience-bound'
-    ? memo(options.mcpTokenSource ?? options.tokenSource, mcpScopes(outputs))
+    ? memo(options.mcpTokenSource, mcpScopes(outputs))
     : userToken;
   const ctx: VerifyContext = {
     outputs,

@@ -61,15 +61,16 @@ export function fileTokenSource(path: string): TokenSource {
   };
 }
 
-const shellQuote = (s: string) => `'${s.replace(/'/g, '\'\\\'\'')}'`;
+/** One word for a POSIX shell. */
+export const shellQuote = (s: string) => `'${s.replace(/'/g, '\'\\\'\'')}'`;
 
 /**
  * Runs `command` in a shell; `{scope}` in it is replaced by the scopes (space-separated, quoted),
  * and VERIFY_SCOPES holds them too. Without `{scope}` the same token serves every request.
  */
-export function commandTokenSource(command: string, timeoutMs = 120_000): TokenSource {
+export function commandTokenSource(command: string, timeoutMs = 120_000, describe = `token command (${command.split(/\s+/)[0]})`): TokenSource {
   return {
-    describe: `token command (${command.split(/\s+/)[0]})`,
+    describe,
     get(scopes) {
       const joined = scopes.join(' ');
       const line = command.replace(/\{scope\}/g, shellQuote(joined));

@@ -6,6 +6,8 @@ import { checkAppValues } from '../internal/azure-values';
 import { resourcesWithin } from '../internal/depends';
 import { Token } from '../internal/tf';
 import { isGuid, requireRange } from '../internal/validation';
+import { OrdersApiScopes } from '../orders-api-access/scopes';
+import { ordersApiScopesSupported } from '../orders-api-access/scopes-supported';
 import { Placement } from '../placement';
 
 /** Size and scale of one app. */
@@ -79,7 +81,8 @@ export interface AppOptions {
    */
   readonly terminationGracePeriodSeconds?: number;
   /**
-   * Accepted token audiences of both services (`AUTH_AUDIENCES`).
+   * Accepted token audiences (`AUTH_AUDIENCES`) of the Chat App, and of the Orders API unless
+   * `ordersApiAudiences` is set (the system sets it in the audience-bound mode).
    * @default ['https://ai.azure.com']
    */
   readonly audiences?: string[];
@@ -99,6 +102,13 @@ export interface AppOptions {
    * @default - the app's own URL, `https://<orders app>.<environment domain>`
    */
   readonly ordersApiPublicBaseUrl?: string;
+  /**
+   * The URL REST clients reach the Orders API's routes at (`PUBLIC_REST_BASE_URL`): its REST
+   * 401/403 challenges, the `resource` of its RFC 9728 metadata and the OpenAPI `servers` name
+   * it. Behind API Management, `<gateway URL>/orders-api` (MCP stays on `ordersApiPublicBaseUrl`).
+   * @default - `ordersApiPublicBaseUrl` (the variable is not set)
+   */
+  readonly ordersApiPublicRestBaseUrl?: string;
   /**
    * Source addresses (CIDR ranges) the Orders API's ingress accepts; every other source is
    * refused. Useful when the front door has fixed outbound addresses. API Management v2 tiers
@@ -186,6 +196,18 @@ export interface ServiceContainerAppsProps extends AppOptions {
    */
   readonly foundryProjectEndpoint?: string;
   /**
+   * Accepted token audiences of the Orders API (`AUTH_AUDIENCES`), e.g. its own registration's
+   * `api://<client id>` and `<client id>`; the first one qualifies its scopes in the RFC 9728 metadata.
+   * @default - `audiences`
+   */
+  readonly ordersApiAudiences?: string[];
+  /**
+   * The Orders API's per-tool scopes (`ORDERS_READ_SCOPES`, `ORDERS_WRITE_SCOPES`): reads need the
+   * read or the write scope, changes the write scope.
+   * @default - no per-tool scope check
+   */
+  readonly ordersApiScopes?: OrdersApiScopes;
+  /**
    * Require the gateway's own token in `X-Gateway-Authorization` on every Orders API route but
    * health, metadata and the OpenAPI document (`GATEWAY_AUDIENCE`, `GATEWAY_PRINCIPAL_IDS`), so
    * that the Orders API is not usable around API Management.
@@ -248,6 +270,16 @@ export class ServiceContainerApps extends Construct {
   public readonly ordersApiAppId: string;
   /** Resource id of the Chat App app; undefined when no Chat App is created (no `chatAppImage`). */
   public readonly chatAppAppId?: string;
+  /** Audiences the Orders API accepts (its `AUTH_AUDIENCES`). */
+  public readonly ordersApiAudiences: string[];
+  /** What the Orders API lists in its RFC 9728 `scopes_supported` (qualified by its first audience). */
+  public readonly ordersApiScopesSupported: string[];
+  /** Audiences the Chat App accepts in the user's token (its `AUTH_AUDIENCES`). */
+  public readonly chatAppAudiences: string[];
+  /** The authority the SPA signs in against (the Chat App's `AUTH_AUTHORITY`); undefined without a Chat App. */
+  public readonly chatAppAuthority?: string;
+  /** The scopes MSAL asks for in the SPA (the Chat App's `AUTH_SCOPES`); undefined without a Chat App. */
+  public readonly spaScopes?: string[];
 
   constructor(scope: Construct, id: string, props: ServiceContainerAppsProps) {
     super(scope, id);
@@ -305,6 +337,13 @@ export class ServiceContainerApps extends Construct {
     this.ordersApiMcpUrl = `${this.ordersApiUrl}/mcp`;
 
     const audiences = props.audiences ?? ['https://ai.azure.com'];
+    const ordersAudiences = props.ordersApiAudiences ?? audiences;
+    for (const [path, list] of Object.entries({ audiences, ordersApiAudiences: ordersAudiences })) {
+      if (list.length === 0) throw new Error(`${owner}: ${path} is empty, which would refuse every token; leave it unset for the default.`);
+    }
+    this.ordersApiAudiences = ordersAudiences;
+    this.ordersApiScopesSupported = ordersApiScopesSupported(ordersAudiences, props.ordersApiRequiredScopes ?? [], props.ordersApiScopes);
+    this.chatAppAudiences = audiences;
     const waitFor = resourcesWithin(props.waitFor);
     const telemetry = props.applicationInsightsConnectionString;
 
@@ -385,15 +424,18 @@ export class ServiceContainerApps extends Construct {
       env: {
         PORT: String(ORDERS_PORT),
         AUTH_TENANT_ID: props.tenantId,
-        AUTH_AUDIENCES: audiences.join(','),
+        AUTH_AUDIENCES: ordersAudiences.join(','),
         AUTH_ALLOWED_CLIENT_IDS: listOrUndefined(props.ordersApiAllowedClientIds),
         AUTH_REQUIRED_SCOPES: listOrUndefined(props.ordersApiRequiredScopes),
+        ORDERS_READ_SCOPES: props.ordersApiScopes?.read,
+        ORDERS_WRITE_SCOPES: props.ordersApiScopes?.write,
         STORE: 'table',
         TABLES_ENDPOINT: props.tablesEndpoint,
         ORDERS_TABLE_NAME: props.tableName ?? 'orders',
         ORDERS_SEED_OWNER_OID: props.ordersSeedOwnerObjectId,
         ORDERS_ADMIN_OIDS: listOrUndefined(props.ordersAdminObjectIds),
         PUBLIC_BASE_URL: props.ordersApiPublicBaseUrl ?? this.ordersApiUrl,
+        PUBLIC_REST_BASE_URL: props.ordersApiPublicRestBaseUrl,
         GATEWAY_AUDIENCE: proof?.audience,
         GATEWAY_PRINCIPAL_IDS: proof && proof.principalIds.join(','),
         AZURE_CLIENT_ID: props.ordersApiIdentity.clientId,
@@ -403,6 +445,9 @@ export class ServiceContainerApps extends Construct {
     this.ordersApiAppId = orders.id;
     if (props.chatAppImage === undefined) return;
     const chatIdentity = props.chatAppIdentity!;
+    this.chatAppAuthority = props.authority ?? `https://login.microsoftonline.com/${props.tenantId}`;
+    // Stated, not left to the service's default, so that the stack's spa_scopes output is what MSAL asks for.
+    this.spaScopes = SPA_SCOPES;
     const chat = app('ChatApp', {
       name: names.chatApp,
       service: 'chat-app',
@@ -416,7 +461,8 @@ export class ServiceContainerApps extends Construct {
         AUTH_AUDIENCES: audiences.join(','),
         // No AUTH_ALLOWED_CLIENT_IDS: the Chat App accepts exactly SPA_CLIENT_ID.
         SPA_CLIENT_ID: props.spaClientId,
-        AUTH_AUTHORITY: props.authority ?? `https://login.microsoftonline.com/${props.tenantId}`,
+        AUTH_AUTHORITY: this.chatAppAuthority,
+        AUTH_SCOPES: this.spaScopes.join(','),
         FOUNDRY_PROJECT_ENDPOINT: props.foundryProjectEndpoint,
         AGENT_NAME: props.agentName ?? 'orders-assistant',
         AZURE_CLIENT_ID: chatIdentity.clientId,
@@ -426,6 +472,9 @@ export class ServiceContainerApps extends Construct {
     this.chatAppAppId = chat.id;
   }
 }
+
+/** What the SPA asks Entra for: a token for Azure AI (the Chat App's audience), with every permission consented. */
+const SPA_SCOPES = ['https://ai.azure.com/.default'];
 
 function listOrUndefined(values: string[] | undefined): string | undefined {
   return values && values.length > 0 ? values.join(',') : undefined;

@@ -1,1 +1,3 @@
 export * from './spa';
+export * from './agent-users';
+export * from './orders-api-registration';

@@ -1,6 +1,8 @@
 import { Application } from '@cdktf/provider-azuread/lib/application';
 import { DataAzureadClientConfig } from '@cdktf/provider-azuread/lib/data-azuread-client-config';
+import { DataAzureadServicePrincipal } from '@cdktf/provider-azuread/lib/data-azuread-service-principal';
 import { ServicePrincipal } from '@cdktf/provider-azuread/lib/service-principal';
+import { ServicePrincipalDelegatedPermissionGrant } from '@cdktf/provider-azuread/lib/service-principal-delegated-permission-grant';
 import { Construct } from 'constructs';
 import { checkEntraValues } from '../internal/azure-values';
 import { rejectTogether } from '../internal/validation';
@@ -35,6 +37,15 @@ export interface EntraOptions {
    * @default false
    */
   readonly appRoleAssignmentRequired?: boolean;
+  /**
+   * Grant tenant-wide admin consent, so that sign-in never stops at AADSTS65001 where user
+   * consent is restricted: the SPA's `user_impersonation` on Azure AI and, in the audience-bound
+   * mode, the Orders API's scopes to Azure AI (`azuread_service_principal_delegated_permission_grant`).
+   * The deployer needs the Global Administrator role (or `Directory.ReadWrite.All` as a service
+   * principal). Without it, an administrator runs `az ad app permission admin-consent --id <client id>`.
+   * @default false
+   */
+  readonly adminConsent?: boolean;
 }
 
 /** Props of {@link SpaRegistration}. */
@@ -86,6 +97,10 @@ export class SpaRegistration extends Construct {
     if (props.existingSpaClientId !== undefined) {
       this.clientId = props.existingSpaClientId;
       this.redirectUris = [];
+      if (props.adminConsent) {
+        const existing = new DataAzureadServicePrincipal(this, 'ExistingServicePrincipal', { clientId: props.existingSpaClientId });
+        this.grantAdminConsent(existing.objectId);
+      }
       return;
     }
     if (props.chatAppUrl === undefined) {
@@ -116,5 +131,17 @@ export class SpaRegistration extends Construct {
     });
     this.clientId = application.clientId;
     this.servicePrincipalObjectId = servicePrincipal.objectId;
+    if (props.adminConsent) this.grantAdminConsent(servicePrincipal.objectId);
+  }
+
+  /** Admin consent (all users) for the SPA's `user_impersonation` on Azure AI. */
+  private grantAdminConsent(spaServicePrincipalObjectId: string): void {
+    const azureAi = new DataAzureadServicePrincipal(this, 'AzureAi', { clientId: AZURE_AI_RESOURCE_APP_ID });
+    // No user_object_id: consent type AllPrincipals, i.e. admin consent for the tenant.
+    new ServicePrincipalDelegatedPermissionGrant(this, 'AdminConsent', {
+      servicePrincipalObjectId: spaServicePrincipalObjectId,
+      resourceServicePrincipalObjectId: azureAi.objectId,
+      claimValues: ['user_impersonation'],
+    });
   }
 }

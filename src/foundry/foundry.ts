@@ -5,13 +5,15 @@ import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurer
 import { DataAzurermCognitiveAccount } from '@cdktf/provider-azurerm/lib/data-azurerm-cognitive-account';
 import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
+import { RoleDefinition } from '@cdktf/provider-azurerm/lib/role-definition';
 import { Construct } from 'constructs';
 import { ROLE, roleDefinitionId } from './roles';
 import { AzapiDataPlaneResource } from '../azapi/data-plane-resource';
 import { AzapiResource } from '../azapi/resource';
+import { AgentUsersGroup } from '../entra/agent-users';
 import { checkFoundryValues } from '../internal/azure-values';
 import { hyphenatedName } from '../internal/naming';
-import { Fn, ITerraformDependable, Token } from '../internal/tf';
+import { Annotations, Fn, ITerraformDependable, Token } from '../internal/tf';
 import { rejectTogether, requireRange } from '../internal/validation';
 import { Placement } from '../placement';
 
@@ -20,6 +22,14 @@ const ORDERS_MCP_TOOLS = ['list-orders', 'get-order', 'create-order', 'update-or
 
 const DEFAULT_INSTRUCTIONS = 'You are an assistant with access to backend systems. Use the Orders MCP tools to list, get, create, update, and delete orders. '
   + 'Always confirm destructive actions (updating or deleting an order) with the user before calling the tool.';
+
+const AISERVICES = 'Microsoft.CognitiveServices/accounts/AIServices';
+/**
+ * What the project's Responses API with an agent reference checks (`agents/write` for POST
+ * `/api/projects/<p>/openai/*`, `agents/read` for reads) and the project-endpoint inference the
+ * run makes (`responses/*`).
+ */
+const AGENT_RUNNER_DATA_ACTIONS = [`${AISERVICES}/agents/read`, `${AISERVICES}/agents/write`, `${AISERVICES}/responses/*`];
 
 const CONNECTIONS_TYPE = 'Microsoft.CognitiveServices/accounts/projects/connections@2025-04-01-preview';
 
@@ -91,6 +101,55 @@ export interface FoundryAgentOptions {
   readonly approvalRequiredTools?: string[];
 }
 
+/** The role chat users get on the project. */
+export enum AgentUserRole {
+  /**
+   * A custom role with only the agent data actions the Chat App's call needs: the project's
+   * Responses API with an agent reference checks `agents/write` for every POST under `openai/*`,
+   * so the role holds `agents/read`, `agents/write` and `responses/*`, and no `agents/delete`,
+   * no model, file, index or evaluation data actions and no control-plane actions. No role can
+   * run an agent on that path without `agents/write`: users can still change the agent.
+   */
+  AGENT_RUNNER = 'AGENT_RUNNER',
+  /** The built-in Foundry User (formerly Azure AI User): every data action of the project, agent creation included. */
+  FOUNDRY_USER = 'FOUNDRY_USER',
+  /**
+   * The built-in Foundry Agent Consumer: only `endpoints/interact/action`, which covers an agent's
+   * own endpoint (`/agents/<name>/endpoint/protocols/...`), not the project Responses API the
+   * Chat App calls; for clients of the agent endpoint.
+   */
+  FOUNDRY_AGENT_CONSUMER = 'FOUNDRY_AGENT_CONSUMER',
+}
+
+/** Who may chat with the agent. */
+export interface AgentUsersOptions {
+  /**
+   * Object ids of existing users or groups that may chat.
+   * @default - none
+   */
+  readonly principalIds?: string[];
+  /**
+   * Create an Entra security group (owned by the deployer) whose members may chat.
+   * @default false
+   */
+  readonly createGroup?: boolean;
+  /**
+   * Display name of the new group.
+   * @default `<baseName> agent users`
+   */
+  readonly groupDisplayName?: string;
+  /**
+   * Object ids of the new group's members.
+   * @default - none (add members in Entra later)
+   */
+  readonly groupMembers?: string[];
+  /**
+   * The role they get on the project.
+   * @default AgentUserRole.AGENT_RUNNER
+   */
+  readonly role?: AgentUserRole;
+}
+
 /** Foundry options of the stack: create, or bring an existing account or project. */
 export interface FoundryOptions {
   /**
@@ -139,16 +198,11 @@ export interface FoundryOptions {
    */
   readonly mcpAudience?: string;
   /**
-   * Object ids of the users or groups that may run the agent with their own token: they get
-   * the agent-user role on the project.
-   * @default - none (assign the role yourself)
+   * Who may chat: the users and groups that run the agent with their own token (they get
+   * {@link AgentUsersOptions.role} on the project). Synth warns when nobody but the deployer could.
+   * @default - nobody but the deployer
    */
-  readonly agentUserPrincipalIds?: string[];
-  /**
-   * Role the agent users get on the project.
-   * @default - Foundry User (`53ca6127-db72-4b80-b1b0-d745d6d5456d`), which the Responses API with an agent reference needs
-   */
-  readonly agentUserRoleId?: string;
+  readonly agentUsers?: AgentUsersOptions;
 }
 
 /** Props of {@link Foundry}. */
@@ -210,6 +264,10 @@ export class Foundry extends Construct {
   public readonly mcpConnectionName: string;
   /** The MCP endpoint the agent calls. */
   public readonly mcpUrl: string;
+  /** Object ids that get the agent-user role (the new group's first); empty when nobody but the deployer may chat. */
+  public readonly agentUserPrincipalIds: string[];
+  /** Object id of the agent users' group; undefined unless `agentUsers.createGroup`. */
+  public readonly agentUsersGroupObjectId?: string;
 
   private readonly projectDependency?: ITerraformDependable;
 
@@ -251,12 +309,14 @@ export class Foundry extends Construct {
     // Account: new or existing. The subdomain gives every data-plane host name.
     let subdomain: string;
     let accountCreated: CognitiveAccount | undefined;
+    let accountResourceGroupId = placement.resourceGroupId;
     if (props.existingAccountName !== undefined) {
       const existing = new DataAzurermCognitiveAccount(this, 'ExistingAccount', {
         name: props.existingAccountName,
         resourceGroupName: props.existingAccountResourceGroupName ?? placement.resourceGroupName,
       });
       this.accountId = existing.id;
+      accountResourceGroupId = Fn.join('/', Fn.slice(Fn.split('/', existing.id), 0, 5));
       this.accountName = props.existingAccountName;
       // endpoint is https://<subdomain>.cognitiveservices.azure.com/
       subdomain = Fn.trimsuffix(Fn.trimsuffix(Fn.trimprefix(existing.endpoint, 'https://'), '/'), '.cognitiveservices.azure.com');
@@ -331,7 +391,8 @@ export class Foundry extends Construct {
 
     // The MCP connection: Foundry obtains a token for `audience` as the signed-in user and
     // sends it to `target`. `audience` must be top-level (else "Missing required query
-    // parameter: audience") and in metadata; the published schema models neither.
+    // parameter: audience") and in metadata. Schema validation stays off here only: the embedded
+    // schema's authType variants lack UserEntraToken and its properties lack `audience`.
     const audience = props.mcpAudience ?? 'https://ai.azure.com';
     this.mcpConnectionName = props.mcpConnectionName ?? 'mcp-entra';
     const connection = new AzapiResource(this, 'McpConnection', {
@@ -362,17 +423,9 @@ export class Foundry extends Construct {
       principalId: deployerPrincipalId,
       description: 'Creates and updates the agent through the Foundry data plane.',
     });
-    const userRole = roleDefinitionId(placement.resourceGroupId, props.agentUserRoleId ?? ROLE.foundryUser);
-    (props.agentUserPrincipalIds ?? []).forEach((principalId, index) => {
-      // Literal ids name the assignment, so adding or removing one leaves the others in state.
-      const key = Token.isUnresolved(principalId) ? String(index) : principalId;
-      new RoleAssignment(this, `AgentUser-${key}`, {
-        scope: this.projectId,
-        roleDefinitionId: userRole,
-        principalId,
-        description: 'Runs the agent with the user\'s own token.',
-      });
-    });
+    const granted = this.grantAgentUsers(props, accountResourceGroupId);
+    this.agentUserPrincipalIds = granted.principalIds;
+    this.agentUsersGroupObjectId = granted.groupObjectId;
 
     // The agent: a prompt agent (UserEntraToken MCP tools do not work from hosted agents).
     const requireApproval = approvalRequired.length === 0
@@ -413,6 +466,61 @@ export class Foundry extends Construct {
     });
   }
 
+  /** The agent users' role on the project, for the named principals and the new group; a warning when there are none. */
+  private grantAgentUsers(props: FoundryProps, accountResourceGroupId: string): { principalIds: string[]; groupObjectId?: string } {
+    const users = props.agentUsers ?? {};
+    const owner = 'Foundry';
+    if (!users.createGroup) {
+      for (const [key, value] of Object.entries({ groupDisplayName: users.groupDisplayName, groupMembers: users.groupMembers })) {
+        if (value !== undefined) throw new Error(`${owner}: agentUsers.${key} configures the new group; set agentUsers.createGroup to true.`);
+      }
+    }
+    const { placement } = props;
+    const principals: Array<[string, string]> = [];
+    const group = users.createGroup
+      ? new AgentUsersGroup(this, 'AgentUsers', { displayName: users.groupDisplayName ?? `${placement.baseName} agent users`, members: users.groupMembers })
+      : undefined;
+    if (group) principals.push(['Group', group.objectId]);
+    // Literal ids name the assignment, so adding or removing one leaves the others in state.
+    (users.principalIds ?? []).forEach((id, index) => principals.push([Token.isUnresolved(id) ? String(index) : id, id]));
+
+    const nobody = principals.length === 0
+      ? 'foundry.agentUsers names nobody'
+      : users.createGroup && (users.groupMembers ?? []).length === 0 && principals.length === 1
+        ? 'the new agent users\' group has no members yet'
+        : undefined;
+    if (nobody !== undefined) {
+      Annotations.of(this).addWarning(`Foundry: ${nobody}, so nobody but the deployer can chat with the agent (everyone else gets 403). `
+        + 'Set foundry.agentUsers.principalIds, or agentUsers.createGroup with groupMembers (or add members to the group in Entra).');
+    }
+    if (principals.length === 0) return { principalIds: [] };
+
+    const role = users.role ?? AgentUserRole.AGENT_RUNNER;
+    let roleId: string;
+    if (role === AgentUserRole.AGENT_RUNNER) {
+      // A custom role must be assignable where it is used: the account's resource group holds the project.
+      const runner = new RoleDefinition(this, 'AgentRunnerRole', {
+        name: `Agent runner (${placement.baseName}-${placement.uniqueSuffix})`,
+        description: 'Runs the agents of a Foundry project with the caller\'s own token; cannot delete agents or use other project data.',
+        scope: accountResourceGroupId,
+        assignableScopes: [accountResourceGroupId],
+        permissions: [{ actions: [], dataActions: AGENT_RUNNER_DATA_ACTIONS, notDataActions: [`${AISERVICES}/agents/delete`] }],
+      });
+      roleId = runner.roleDefinitionResourceId;
+    } else {
+      roleId = roleDefinitionId(placement.resourceGroupId, role === AgentUserRole.FOUNDRY_USER ? ROLE.foundryUser : ROLE.foundryAgentConsumer);
+    }
+    for (const [key, principalId] of principals) {
+      new RoleAssignment(this, `AgentUser-${key}`, {
+        scope: this.projectId,
+        roleDefinitionId: roleId,
+        principalId,
+        description: 'Runs the agent with the user\'s own token.',
+      });
+    }
+    return { principalIds: principals.map(([, id]) => id), groupObjectId: group?.objectId };
+  }
+
   /**
    * Adds the `ApiManagement` project connection through which Foundry reaches models via
    * the gateway's `/openai` AI gateway (Entra ID auth).
@@ -422,6 +530,8 @@ export class Foundry extends Construct {
       type: CONNECTIONS_TYPE,
       name: gateway.name ?? 'apim-gateway',
       parentId: this.projectId,
+      // Validated (azapi's default): this body passes the embedded schema of its api-version
+      // (authType AAD is a modelled variant, category an open string, metadata a string map).
       body: {
         properties: {
           category: 'ApiManagement',

@@ -4,8 +4,10 @@ import { Fn } from '../internal/tf';
 export const ROLE = {
   /** Foundry User (formerly Azure AI User): run and manage agents on a project. */
   foundryUser: '53ca6127-db72-4b80-b1b0-d745d6d5456d',
-  /** Cognitive Services User: call the account's inference endpoints with Entra ID. */
-  cognitiveServicesUser: 'a97b65f3-24c7-4388-baec-2e87135dc908',
+  /** Foundry Agent Consumer: `endpoints/interact/action` only (an agent's own endpoint). */
+  foundryAgentConsumer: 'eed3b665-ab3a-47b6-8f48-c9382fb1dad6',
+  /** Cognitive Services OpenAI User: OpenAI inference data actions on the account, nothing else. */
+  cognitiveServicesOpenAiUser: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd',
 } as const;
 
 /** Subscription-scoped role definition id, the form azurerm and ARM store. */

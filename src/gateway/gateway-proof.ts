@@ -1,6 +1,5 @@
+import { Application } from '@cdktf/provider-azuread/lib/application';
 import { ApplicationIdentifierUri } from '@cdktf/provider-azuread/lib/application-identifier-uri';
-import { ApplicationOwner } from '@cdktf/provider-azuread/lib/application-owner';
-import { ApplicationRegistration } from '@cdktf/provider-azuread/lib/application-registration';
 import { DataAzureadClientConfig } from '@cdktf/provider-azuread/lib/data-azuread-client-config';
 import { ServicePrincipal } from '@cdktf/provider-azuread/lib/service-principal';
 import { Construct } from 'constructs';
@@ -23,7 +22,8 @@ export interface GatewayProofRegistrationProps {
  * API that a request came through the gateway: a single-tenant app registration with no
  * secrets, no scopes and no redirect URIs, `api://<client id>` as its identifier URI, v2 access
  * tokens (so `aud` is always the client id, the Orders API's GATEWAY_AUDIENCE), and its
- * service principal (Entra issues tokens only for resources that have one in the tenant).
+ * service principal (Entra issues tokens only for resources that have one in the tenant). The
+ * deployer owns both through `owners`, with no separate owner resource.
  */
 export class GatewayProofRegistration extends Construct {
   /** Client id of the registration: the token audience (`GATEWAY_AUDIENCE`) and the resource APIM asks for. */
@@ -38,23 +38,26 @@ export class GatewayProofRegistration extends Construct {
   constructor(scope: Construct, id: string, props: GatewayProofRegistrationProps) {
     super(scope, id);
     const deployer = new DataAzureadClientConfig(this, 'Deployer');
-    // Split resources: the identifier URI names the client id, which exists only after the registration.
-    const registration = new ApplicationRegistration(this, 'Registration', {
+    // `owners` on the application: azuread creates it with the caller as an owner and keeps
+    // the caller when listed, so no azuread_application_owner (which fails with "already
+    // exists" wherever Entra made the caller owner, and on destroy).
+    const application = new Application(this, 'Application', {
       displayName: props.displayName ?? `${props.placement.baseName}-orders-gateway`,
       description: 'Audience of the token API Management adds to prove that a request to the Orders API came through it.',
       signInAudience: 'AzureADMyOrg',
-      requestedAccessTokenVersion: 2,
-      implicitAccessTokenIssuanceEnabled: false,
-      implicitIdTokenIssuanceEnabled: false,
+      owners: [deployer.objectId],
+      api: { requestedAccessTokenVersion: 2 },
+      // The identifier URI names the client id, known only after creation: its own resource
+      // below, which azuread's documentation pairs with ignore_changes here.
+      lifecycle: { ignoreChanges: ['identifier_uris'] },
     });
-    new ApplicationOwner(this, 'Owner', { applicationId: registration.id, ownerObjectId: deployer.objectId });
-    this.identifierUri = `api://${registration.clientId}`;
-    const identifierUri = new ApplicationIdentifierUri(this, 'IdentifierUri', { applicationId: registration.id, identifierUri: this.identifierUri });
+    this.identifierUri = `api://${application.clientId}`;
+    const identifierUri = new ApplicationIdentifierUri(this, 'IdentifierUri', { applicationId: application.id, identifierUri: this.identifierUri });
     const servicePrincipal = new ServicePrincipal(this, 'ServicePrincipal', {
-      clientId: registration.clientId,
+      clientId: application.clientId,
       owners: [deployer.objectId],
     });
-    this.audience = registration.clientId;
+    this.audience = application.clientId;
     this.servicePrincipalObjectId = servicePrincipal.objectId;
     this.ready = [servicePrincipal, identifierUri];
   }

@@ -22,6 +22,7 @@ import { hyphenatedName } from '../internal/naming';
 import { ITerraformDependable } from '../internal/tf';
 import { rejectTogether, requireRange } from '../internal/validation';
 import { OrdersApiScopes } from '../orders-api-access/scopes';
+import { ordersApiScopesSupported } from '../orders-api-access/scopes-supported';
 import { Placement } from '../placement';
 
 const V2_SKU = /^(BasicV2|StandardV2|PremiumV2)_([1-9]|[1-2][0-9]|30)$/;
@@ -162,7 +163,7 @@ export interface GatewayProps extends GatewayOptions {
    */
   readonly openAiEndpoint?: string;
   /**
-   * Cognitive Services account the gateway's identity may call ("Cognitive Services User"), with `aiGateway`.
+   * Cognitive Services account the gateway's identity may call ("Cognitive Services OpenAI User"), with `aiGateway`.
    * @default - no role assignment
    */
   readonly cognitiveAccountId?: string;
@@ -368,8 +369,8 @@ export class Gateway extends Construct {
 
     // RFC 9728 metadata, anonymous, answered by the gateway itself.
     const authorizationServers = entraIssuers(namedValue('orders-tenant-id'));
-    const advertised = props.ordersApiScopes ? [props.ordersApiScopes.read, props.ordersApiScopes.write] : requiredScopes;
-    const scopesSupported = advertised.length > 0 ? advertised.map(scopeUri) : [scopeUri('.default')];
+    // What the Orders API lists itself, so the gateway's documents and the service's agree.
+    const scopesSupported = ordersApiScopesSupported(audiences, requiredScopes, props.ordersApiScopes);
     const mcpMetadata = protectedResourceMetadataPolicy({ resource: namedValue('orders-mcp-resource'), authorizationServers, scopesSupported });
     const restMetadata = protectedResourceMetadataPolicy({ resource: namedValue('orders-api-resource'), authorizationServers, scopesSupported });
     // The RFC's form: the well-known segment inserted between host and path.
@@ -412,9 +413,9 @@ export class Gateway extends Construct {
       });
     }
     if (aiGateway && props.cognitiveAccountId !== undefined) {
-      new RoleAssignment(this, 'CognitiveServicesUser', {
+      new RoleAssignment(this, 'CognitiveServicesOpenAiUser', {
         scope: props.cognitiveAccountId,
-        roleDefinitionId: roleDefinitionId(placement.resourceGroupId, ROLE.cognitiveServicesUser),
+        roleDefinitionId: roleDefinitionId(placement.resourceGroupId, ROLE.cognitiveServicesOpenAiUser),
         principalId,
         principalType: 'ServicePrincipal',
         description: 'API Management calls Azure OpenAI for the /openai AI gateway.',

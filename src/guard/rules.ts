@@ -342,14 +342,51 @@ const SECRET_HEADERS = [
   // The gateway's own bearer token to the Orders API.
   'x-gateway-authorization',
 ];
-const DIAGNOSTICS = ['azurerm_api_management_diagnostic', 'azurerm_api_management_api_diagnostic'];
-const MESSAGES = ['frontend_request', 'frontend_response', 'backend_request', 'backend_response'];
+const DIAGNOSTICS = ['azurerm_api_management_diagnostic', 'azurerm_api_management_api_diagnostic', 'azapi_resource'];
+const ARM_DIAGNOSTICS = ['Microsoft.ApiManagement/service/diagnostics', 'Microsoft.ApiManagement/service/apis/diagnostics'];
+
+/** One logged message of a diagnostic: where it is set, and what it logs. */
+interface LoggedMessage {
+  readonly name: string;
+  readonly headers: unknown[];
+  readonly bodyBytes: unknown;
+  readonly response: boolean;
+  /** Where to fix it, for messages. */
+  readonly headersAt: string;
+  readonly bytesAt: string;
+}
+
+/**
+ * The four messages of an APIM diagnostic, from azurerm's blocks (`frontend_request.headers_to_log`,
+ * `.body_bytes`) or an azapi body (`properties.frontend.request.headers`, `.body.bytes`); none for
+ * other elements.
+ */
+function diagnosticMessages(e: Element): LoggedMessage[] {
+  const sides = ['frontend', 'backend'] as const;
+  const kinds = ['request', 'response'] as const;
+  if (e.type === 'azapi_resource') {
+    if (!azapiOfType(e, ...ARM_DIAGNOSTICS)) return [];
+    const props = e.attrs.body?.properties ?? {};
+    return sides.flatMap((side) => kinds.map((kind) => {
+      const message = props[side]?.[kind] ?? {};
+      const at = `properties.${side}.${kind}`;
+      const headersAt = `${at}.headers`;
+      const bytesAt = `${at}.body.bytes`;
+      return { name: at, headers: blocks(message.headers), bodyBytes: message.body?.bytes, response: kind === 'response', headersAt, bytesAt };
+    }));
+  }
+  return sides.flatMap((side) => kinds.map((kind) => {
+    const name = `${side}_${kind}`;
+    const message = block(e.attrs[name]);
+    return { name, headers: blocks(message.headers_to_log), bodyBytes: message.body_bytes, response: kind === 'response', headersAt: 'headersToLog', bytesAt: 'bodyBytes' };
+  }));
+}
 
 /** Logged `Authorization` or `Cookie` headers put every caller's bearer token into Application Insights. */
 const APIM1 = perElement('IPA-APIM1', ERROR, 'APIM diagnostics never log credential headers', DIAGNOSTICS,
-  (e) => MESSAGES.flatMap((m) => {
-    const logged = blocks(block(e.attrs[m]).headers_to_log).filter((h) => SECRET_HEADERS.includes(String(h).toLowerCase()));
-    return logged.length ? [`${m} logs ${logged.join(', ')}; remove them from headersToLog.`] : [];
+  (e) => diagnosticMessages(e).flatMap((m) => {
+    const logged = m.headers.filter((h) => SECRET_HEADERS.includes(String(h).toLowerCase()));
+    return logged.length ? [`${m.name} logs ${logged.join(', ')}; remove them from ${m.headersAt}.`] : [];
   }));
 
 /**
@@ -357,10 +394,8 @@ const APIM1 = perElement('IPA-APIM1', ERROR, 'APIM diagnostics never log credent
  * logging buffers responses, which breaks MCP streaming.
  */
 const APIM2 = perElement('IPA-APIM2', ERROR, 'APIM diagnostics log 0 response-body bytes', DIAGNOSTICS,
-  (e) => ['frontend_response', 'backend_response'].flatMap((m) => {
-    const bytes = block(e.attrs[m]).body_bytes;
-    return bytes !== undefined && Number(bytes) > 0 ? [`${m} logs ${bytes} body bytes; set bodyBytes to 0.`] : [];
-  }));
+  (e) => diagnosticMessages(e).filter((m) => m.response).flatMap((m) =>
+    m.bodyBytes !== undefined && Number(m.bodyBytes) > 0 ? [`${m.name} logs ${m.bodyBytes} body bytes; set ${m.bytesAt} to 0.`] : []));
 
 /** The APIM instance an API, policy or backend belongs to: a referenced address, else the literal name. */
 function apimKey(e: Element, attr: 'api_management_name' | 'api_management_id'): string {

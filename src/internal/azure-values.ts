@@ -70,6 +70,8 @@ export const AZURE_RULES = {
   audience: regexRule(/^[^\s,]+$/, 'it must be one non-empty audience without whitespace or commas, e.g. https://ai.azure.com or api://<client id>'),
   /** Scopes are joined with commas into AUTH_REQUIRED_SCOPES and compared with the space-separated `scp`. */
   scope: regexRule(/^[^\s,]+$/, 'it must be one non-empty scope name without whitespace or commas'),
+  /** The Orders API's PUBLIC_BASE_URL / PUBLIC_REST_BASE_URL (lib-services/orders-api/config.ts): anything else stops its start-up. */
+  publicUrl: { test: isPublicUrl, text: 'it must be an http(s) URL without query or fragment, e.g. https://apim.azure-api.net/orders-api' } as ValueRule,
   /** azurerm: apimanagement/validate/api_management.go ApiManagementServicePublisherName (1 to 100 characters). */
   publisherName: { test: (v: string) => v.length >= 1 && v.length <= 100, text: 'use 1 to 100 characters' } as ValueRule,
   /** azurerm: ApiManagementServicePublisherEmail (1 to 100 non-space characters); ARM expects an e-mail address. */
@@ -78,6 +80,16 @@ export const AZURE_RULES = {
 
 function regexRule(pattern: RegExp, text: string): ValueRule {
   return { test: (v) => pattern.test(v), text };
+}
+
+function isPublicUrl(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  return (url.protocol === 'https:' || url.protocol === 'http:') && url.search === '' && url.hash === '';
 }
 
 function isIpOrCidr(value: string): boolean {
@@ -236,6 +248,8 @@ export function checkAppValues(owner: string, prefix: string, o: (AppOptions & P
   requireEach(owner, join(prefix, 'ordersApiAllowedIpRanges'), o.ordersApiAllowedIpRanges, AZURE_RULES.ipRange,
     'it would refuse every caller; leave it unset to accept any source');
   requireEach(owner, join(prefix, 'ordersAdminObjectIds'), o.ordersAdminObjectIds, AZURE_RULES.guid);
+  requireRule(owner, join(prefix, 'ordersApiPublicBaseUrl'), o.ordersApiPublicBaseUrl, AZURE_RULES.publicUrl);
+  requireRule(owner, join(prefix, 'ordersApiPublicRestBaseUrl'), o.ordersApiPublicRestBaseUrl, AZURE_RULES.publicUrl);
   requireRule(owner, join(prefix, 'ordersSeedOwnerObjectId'), o.ordersSeedOwnerObjectId, AZURE_RULES.guid);
   requireRule(owner, join(prefix, 'ordersApiImage'), o.ordersApiImage, AZURE_RULES.imageReference);
   requireRule(owner, join(prefix, 'chatAppImage'), o.chatAppImage, AZURE_RULES.imageReference);
@@ -264,8 +278,8 @@ export function checkFoundryValues(owner: string, prefix: string,
   requireRule(owner, join(prefix, 'projectName'), o.projectName, AZURE_RULES.foundryProjectName);
   requireRule(owner, join(prefix, 'existingProjectName'), o.existingProjectName, AZURE_RULES.foundryProjectName);
   requireRule(owner, join(prefix, 'mcpAudience'), o.mcpAudience, AZURE_RULES.audience);
-  requireEach(owner, join(prefix, 'agentUserPrincipalIds'), o.agentUserPrincipalIds, AZURE_RULES.guid);
-  requireRule(owner, join(prefix, 'agentUserRoleId'), o.agentUserRoleId, AZURE_RULES.guid);
+  requireEach(owner, join(prefix, 'agentUsers.principalIds'), o.agentUsers?.principalIds, AZURE_RULES.guid);
+  requireEach(owner, join(prefix, 'agentUsers.groupMembers'), o.agentUsers?.groupMembers, AZURE_RULES.guid);
   requireRule(owner, join(prefix, 'deployerPrincipalId'), o.deployerPrincipalId, AZURE_RULES.guid);
   requireEach(owner, join(prefix, 'agent.allowedTools'), o.agent?.allowedTools, regexRule(/^\S+$/, 'it must be a tool name'),
     'the agent could call no tool; leave it unset for the six Orders tools');

@@ -32,6 +32,19 @@ describe('IdentityPropagatingAgent inside a stack of your own', () => {
     expect(mine.output).toEqual(theirs.output);
   });
 
+  test('outputs keep their names under any construct id; outputPrefix places two systems in one stack', () => {
+    const own = new TerraformStack(Testing.app(), 'two');
+    new AzurermProvider(own, 'azurerm', { features: [{}], storageUseAzuread: true });
+    new AzureadProvider(own, 'azuread', {});
+    new AzapiProvider(own, 'azapi', {});
+    new IdentityPropagatingAgent(own, 'First', props);
+    new IdentityPropagatingAgent(own, 'Second', { ...props, baseName: 'orders2', outputPrefix: 'second_' });
+    const outputs = Object.keys(synthJson(own).output ?? {});
+    expect(outputs).toEqual(expect.arrayContaining(['chat_app_url', 'second_chat_app_url', 'mcp_endpoint', 'second_mcp_endpoint']));
+    expect(() => new IdentityPropagatingAgent(new TerraformStack(Testing.app(), 'bad'), 'A', { ...props, outputPrefix: 'no-dash' }))
+      .toThrow(/outputPrefix "no-dash" is invalid/);
+  });
+
   test('a stack without the providers fails synth naming each missing one', () => {
     const own = new TerraformStack(Testing.app(), 'bare');
     new AzurermProvider(own, 'azurerm', { features: [{}], storageUseAzuread: true });

@@ -5,7 +5,7 @@ import { ARM_TYPES, armCheck, armViolations } from './arm-schema';
 import { synthJson, SynthJson } from './synth';
 import { byoStack } from '../../examples/byo-stack';
 import { exampleStack } from '../../examples/stack';
-import { IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps } from '../../src';
+import { IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps, McpAuthMode } from '../../src';
 
 // Every azapi body the library synthesizes (the example, the bring-your-own example and each
 // switch configuration) is checked against the ARM type facts of its type@api-version:
@@ -19,6 +19,7 @@ const CONNECTIONS = 'Microsoft.CognitiveServices/accounts/projects/connections@2
 const base: IdentityPropagatingAgentStackProps = { baseName: 'orders', location: 'swedencentral', uniqueSuffix: 'abc123', images: { servicesDistDir } };
 const configurations: { [name: string]: Partial<IdentityPropagatingAgentStackProps> } = {
   'default': {},
+  'original audience (FOUNDRY_AUDIENCE)': { mcpAuth: McpAuthMode.FOUNDRY_AUDIENCE },
   'no APIM': { gateway: { enabled: false } },
   'AI gateway': { gateway: { aiGateway: true } },
   'existing APIM': { gateway: { existingName: 'apim-shared', existingResourceGroupName: 'rg-shared' } },

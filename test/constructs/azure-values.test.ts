@@ -70,8 +70,8 @@ const rules: { [rule: string]: RuleCase } = {
     bad: ['west europe 2', 'europe-west1'],
   },
   'GUID': {
-    prop: 'agentUserPrincipalIds[0]',
-    build: (id) => foundry({ agentUserPrincipalIds: [id] }),
+    prop: 'agentUsers.principalIds[0]',
+    build: (id) => foundry({ agentUsers: { principalIds: [id] } }),
     good: [GUID, 'A1B2C3D4-0000-4000-8000-00000000000F'],
     bad: ['user-1', '1111111-1111-1111-1111-111111111111', `{${GUID}}`, ''],
   },
@@ -128,6 +128,12 @@ const rules: { [rule: string]: RuleCase } = {
     build: (range) => apps({ ordersApiAllowedIpRanges: [range] }),
     good: ['20.1.2.3', '10.0.0.0/8', '2001:db8::/32', '2001:db8::1'],
     bad: ['any', '10.0.0.0/33', '256.1.1.1', '10.0.0.0/8/1', '2001:db8::/129', '010.0.0.1', ''],
+  },
+  'public base URL (the Orders API refuses others at start-up)': {
+    prop: 'ordersApiPublicRestBaseUrl',
+    build: (url) => apps({ ordersApiPublicRestBaseUrl: url }),
+    good: ['https://apim-orders.azure-api.net/orders-api', 'https://apim-orders.azure-api.net/orders-api/', 'http://127.0.0.1:8000'],
+    bad: ['apim-orders.azure-api.net/orders-api', 'ftp://apim/orders-api', 'https://apim/orders-api?x=1', 'https://apim/orders-api#top', ''],
   },
   'image reference': {
     prop: 'ordersApiImage',
@@ -190,7 +196,7 @@ test('empty lists that leave a part with nothing to accept are refused', () => {
   expect(() => gateway({ audiences: [] })).toThrow(/audiences is empty: /);
   expect(() => foundry({ agent: { allowedTools: [], approvalRequiredTools: [] } })).toThrow(/agent.allowedTools is empty: /);
   // An empty list of optional extras is fine.
-  expect(foundry({ agentUserPrincipalIds: [] })).toBeDefined();
+  expect(foundry({ agentUsers: { principalIds: [] } })).toBeDefined();
 });
 
 describe('tags', () => {
@@ -221,7 +227,7 @@ describe('the whole system names the nested prop as the user wrote it', () => {
     [{ gateway: { name: 'apim_orders' } }, 'gateway.name "apim_orders"'],
     [{ gateway: { existingName: 'apim-' } }, 'gateway.existingName "apim-"'],
     [{ foundry: { accountName: 'ai_orders' } }, 'foundry.accountName "ai_orders"'],
-    [{ foundry: { agentUserPrincipalIds: [GUID, 'bob'] } }, 'foundry.agentUserPrincipalIds[1] "bob"'],
+    [{ foundry: { agentUsers: { principalIds: [GUID, 'bob'] } } }, 'foundry.agentUsers.principalIds[1] "bob"'],
     [{ images: { servicesDistDir, existingRegistryName: 'cr-shared' } }, 'images.existingRegistryName "cr-shared"'],
     [{ images: { ordersApiImage: 'Orders:1', chatAppImage: 'chat:1' } }, 'images.ordersApiImage "Orders:1"'],
     [{ containerApps: { ordersApiAllowedIpRanges: ['10.0.0.0/8', 'office'] } }, 'containerApps.ordersApiAllowedIpRanges[1] "office"'],
@@ -256,7 +262,7 @@ test('unresolved tokens pass unchecked (known only at apply)', () => {
     images: { ordersApiImage: token('NOT AN IMAGE'), chatAppImage: 'chat:1' },
     containerApps: { ordersApiAllowedIpRanges: [token('office')], audiences: [token('a b')] },
     gateway: { name: token('APIM_X'), publisherEmail: token('nobody') },
-    foundry: { accountName: token('AI_X'), agentUserPrincipalIds: [token('bob')] },
+    foundry: { accountName: token('AI_X'), agentUsers: { principalIds: [token('bob')] } },
   });
   expect(resourcesOf(synthJson(stack), 'azurerm_api_management')).not.toEqual({});
 });

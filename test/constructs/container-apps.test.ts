@@ -159,6 +159,7 @@ describe('apps', () => {
       ordersAdminObjectIds: ['adadadad-0000-4000-8000-000000000001', 'adadadad-0000-4000-8000-000000000002'],
       ordersSeedOwnerObjectId: 'a11cea11-0000-4000-8000-000000000001',
       ordersApiPublicBaseUrl: 'https://apim.example.net/orders-mcp',
+      ordersApiPublicRestBaseUrl: 'https://apim.example.net/orders-api',
       tableName: 'orders2',
     }).json, 'OrdersApi'));
     expect(env).toMatchObject({
@@ -168,6 +169,7 @@ describe('apps', () => {
       ORDERS_ADMIN_OIDS: 'adadadad-0000-4000-8000-000000000001,adadadad-0000-4000-8000-000000000002',
       ORDERS_SEED_OWNER_OID: 'a11cea11-0000-4000-8000-000000000001',
       PUBLIC_BASE_URL: 'https://apim.example.net/orders-mcp',
+      PUBLIC_REST_BASE_URL: 'https://apim.example.net/orders-api',
       ORDERS_TABLE_NAME: 'orders2',
     });
   });
@@ -196,6 +198,8 @@ describe('apps', () => {
       AUTH_AUDIENCES: 'https://ai.azure.com',
       SPA_CLIENT_ID: '22222222-2222-4222-8222-222222222222',
       AUTH_AUTHORITY: 'https://login.microsoftonline.com/11111111-1111-4111-8111-111111111111',
+      // Stated (the service's default), so that the stack's spa_scopes output is what MSAL asks for.
+      AUTH_SCOPES: 'https://ai.azure.com/.default',
       FOUNDRY_PROJECT_ENDPOINT: 'https://acct.services.ai.azure.com/api/projects/proj',
       AGENT_NAME: 'my-agent',
       AZURE_CLIENT_ID: 'chat-client',

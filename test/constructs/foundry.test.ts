@@ -1,7 +1,7 @@
 import { TerraformStack, Testing } from 'cdktf';
 import { describe, expect, test } from 'vitest';
-import { onlyResource, resourcesOf, synthJson, testPlacement, withoutMetadata } from './synth';
-import { Foundry, FoundryProps } from '../../src/foundry';
+import { onlyResource, resourcesOf, synthJson, testPlacement, warningsIn, withoutMetadata } from './synth';
+import { AgentUserRole, Foundry, FoundryProps } from '../../src/foundry';
 
 const placement = testPlacement({ resourceGroupId: '/subscriptions/sub-1/resourceGroups/rg-orders', tags: { team: 'a' } });
 const MCP_URL = 'https://apim-orders-abc123.azure-api.net/orders-mcp/mcp';
@@ -196,24 +196,91 @@ describe('role assignments', () => {
     });
   });
 
-  test('named users and groups get Foundry User on the project, one stable assignment each', () => {
-    const { json } = build({ deployerPrincipalId: 'dddd0000-0000-4000-8000-00000000000d', agentUserPrincipalIds: ['aaaa0001-0000-4000-8000-000000000001', 'aaaa0002-0000-4000-8000-000000000002'] });
+  const U1 = '11111111-1111-1111-1111-111111111111';
+  const DEPLOYER = 'dddd0000-0000-4000-8000-00000000000d';
+  const G2 = '22222222-2222-2222-2222-222222222222';
+  const runnerRoles = (json: any) => Object.values(resourcesOf(json, 'azurerm_role_definition')) as any[];
+
+  test('named users and groups get the agent-runner role on the project, one stable assignment each', () => {
+    const { json } = build({ deployerPrincipalId: DEPLOYER, agentUsers: { principalIds: [U1, G2] } });
     const roles = resourcesOf(json, 'azurerm_role_assignment');
     const byPrincipal = Object.fromEntries(Object.values(roles).map((r: any) => [r.principal_id, r]));
-    expect(Object.keys(byPrincipal).sort()).toEqual(['aaaa0001-0000-4000-8000-000000000001', 'aaaa0002-0000-4000-8000-000000000002', 'dddd0000-0000-4000-8000-00000000000d']);
-    for (const r of Object.values(byPrincipal) as any[]) {
-      expect(r.scope).toEqual(PROJECT_ID);
-      expect(r.role_definition_id).toBe(FOUNDRY_USER);
-    }
-    expect(Object.keys(roles).some((k) => k.includes('AgentUser-aaaa0001-0000-4000-8000-000000000001'))).toBe(true);
+    expect(Object.keys(byPrincipal).sort()).toEqual([U1, G2, DEPLOYER].sort());
+    const runner = ref('azurerm_role_definition', 'Foundry_AgentRunnerRole', 'role_definition_resource_id');
+    for (const id of [U1, G2]) expect(byPrincipal[id]).toMatchObject({ scope: PROJECT_ID, role_definition_id: runner });
+    // The deployer keeps Foundry User: only it creates and changes the agent.
+    expect(byPrincipal[DEPLOYER].role_definition_id).toBe(FOUNDRY_USER);
+    expect(Object.keys(roles).some((k) => k.includes(`AgentUser-${U1}`))).toBe(true);
     expect(json.data?.azurerm_client_config).toBeUndefined();
   });
 
-  test('a narrower role for users as a prop; never Owner or Contributor', () => {
-    const { json } = build({ agentUserPrincipalIds: ['aaaa0001-0000-4000-8000-000000000001'], agentUserRoleId: 'eed3b665-ab3a-47b6-8f48-c9382fb1dad6' });
+  test('the agent-runner role: only the agent data actions the Responses call checks, no delete, no control plane, assignable in the account\'s resource group', () => {
+    const { json } = build({ agentUsers: { principalIds: [U1] } });
+    const [role] = runnerRoles(json);
+    expect(runnerRoles(json)).toHaveLength(1);
+    expect(role.permissions).toEqual([{
+      actions: [],
+      data_actions: [
+        'Microsoft.CognitiveServices/accounts/AIServices/agents/read',
+        'Microsoft.CognitiveServices/accounts/AIServices/agents/write',
+        'Microsoft.CognitiveServices/accounts/AIServices/responses/*',
+      ],
+      not_data_actions: ['Microsoft.CognitiveServices/accounts/AIServices/agents/delete'],
+    }]);
+    expect(role.scope).toBe(placement.resourceGroupId);
+    expect(role.assignable_scopes).toEqual([placement.resourceGroupId]);
+    expect(role.name).toBe('Agent runner (orders-abc123)');
+    // An existing account elsewhere: the role is assignable where that account's project lives.
+    const existing = runnerRoles(build({ existingAccountName: 'shared-ai', existingAccountResourceGroupName: 'rg-shared', agentUsers: { principalIds: [U1] } }).json)[0];
+    expect(existing.assignable_scopes).toEqual([expect.stringMatching(/^\$\{join\("\/", slice\(split\("\/", data\.azurerm_cognitive_account\.\w+\.id\), 0, 5\)\)\}$/)]);
+  });
+
+  test.each([
+    [AgentUserRole.FOUNDRY_USER, /53ca6127-db72-4b80-b1b0-d745d6d5456d$/],
+    [AgentUserRole.FOUNDRY_AGENT_CONSUMER, /eed3b665-ab3a-47b6-8f48-c9382fb1dad6$/],
+  ])('role %s: the built-in role, no custom role; never Owner or Contributor', (role, id) => {
+    const { json } = build({ agentUsers: { principalIds: [U1], role } });
     const roles = Object.values(resourcesOf(json, 'azurerm_role_assignment')) as any[];
-    expect(roles.find((r) => r.principal_id === 'aaaa0001-0000-4000-8000-000000000001').role_definition_id).toMatch(/eed3b665-ab3a-47b6-8f48-c9382fb1dad6$/);
+    expect(roles.find((r) => r.principal_id === U1).role_definition_id).toMatch(id);
+    expect(runnerRoles(json)).toEqual([]);
     for (const r of roles) expect(r.role_definition_name).toBeUndefined();
+  });
+
+  test('a new security group owned by the deployer, with members; the role goes to the group', () => {
+    const { json, foundry } = build({ agentUsers: { createGroup: true, groupMembers: [U1] } });
+    const group = onlyResource(json, 'azuread_group');
+    expect(group).toMatchObject({ display_name: 'orders agent users', security_enabled: true, members: [U1], prevent_duplicate_names: true });
+    expect(group.owners).toEqual([expect.stringMatching(/^\$\{data\.azuread_client_config\.\w+\.object_id\}$/)]);
+    const groupId = ref('azuread_group', 'Foundry_AgentUsers_Group', 'object_id');
+    const assignment = (Object.values(resourcesOf(json, 'azurerm_role_assignment')) as any[]).find((r) => r.principal_id !== undefined && /azuread_group/.test(r.principal_id));
+    expect(assignment.principal_id).toEqual(groupId);
+    expect(foundry.agentUsersGroupObjectId).toMatch(/TOKEN/);
+    expect(foundry.agentUserPrincipalIds).toHaveLength(1);
+  });
+
+  test('bad agent users are refused, naming the prop', () => {
+    expect(() => build({ agentUsers: { principalIds: ['alice'] } })).toThrow('Foundry: agentUsers.principalIds[0] "alice" is invalid: it must be a GUID');
+    expect(() => build({ agentUsers: { groupMembers: [U1] } })).toThrow(/agentUsers.groupMembers configures the new group; set agentUsers.createGroup/);
+    expect(() => build({ agentUsers: { createGroup: true, groupMembers: ['bob'] } })).toThrow('Foundry: agentUsers.groupMembers[0] "bob" is invalid: it must be a GUID');
+  });
+});
+
+describe('who may chat: a synth warning when nobody but the deployer can', () => {
+  const warnings = (props: Partial<FoundryProps>) => {
+    const { stack } = build(props);
+    return warningsIn(stack).filter((m) => /nobody but the deployer can chat/.test(m));
+  };
+  test.each([
+    ['no agent users', {}],
+    ['a new group without members', { agentUsers: { createGroup: true } }],
+  ])('%s: warns', (_name, props) => {
+    expect(warnings(props as Partial<FoundryProps>)).toHaveLength(1);
+  });
+  test.each([
+    ['named principals', { agentUsers: { principalIds: ['11111111-1111-1111-1111-111111111111'] } }],
+    ['a group with members', { agentUsers: { createGroup: true, groupMembers: ['11111111-1111-1111-1111-111111111111'] } }],
+  ])('%s: no warning', (_name, props) => {
+    expect(warnings(props as Partial<FoundryProps>)).toEqual([]);
   });
 });
 

@@ -106,7 +106,7 @@ describe('the service', () => {
       'orders-mcp-metadata-url': `${GATEWAY}/.well-known/oauth-protected-resource/orders-mcp/mcp`,
       'orders-api-resource': `${GATEWAY}/orders-api`,
       'orders-api-metadata-url': `${GATEWAY}/.well-known/oauth-protected-resource/orders-api`,
-      'orders-gateway-audience': `\${azuread_application_registration.${Object.keys(resourcesOf(json, 'azuread_application_registration'))[0]}.client_id}`,
+      'orders-gateway-audience': `\${azuread_application.${Object.keys(resourcesOf(json, 'azuread_application'))[0]}.client_id}`,
     });
     for (const v of Object.values(resourcesOf(json, 'azurerm_api_management_named_value')) as any[]) expect(v.secret).toBe(false);
   });
@@ -287,11 +287,11 @@ describe('/openai AI gateway', () => {
     expect(azurermOnOpenAi).toEqual([]);
   });
 
-  test('the service identity gets Cognitive Services User on the account, nothing broader', () => {
+  test('the service identity gets Cognitive Services OpenAI User on the account, nothing broader', () => {
     const { json } = build({ aiGateway: true });
     const role = onlyResource(json, 'azurerm_role_assignment');
     expect(role).toMatchObject({ scope: '/cog/1', principal_type: 'ServicePrincipal' });
-    expect(role.role_definition_id).toMatch(/\/providers\/Microsoft\.Authorization\/roleDefinitions\/a97b65f3-24c7-4388-baec-2e87135dc908$/);
+    expect(role.role_definition_id).toMatch(/\/providers\/Microsoft\.Authorization\/roleDefinitions\/5e0bd9bd-7b93-4f28-af87-19fc36ad61bd$/);
     expect(role.principal_id).toMatch(/^\$\{azurerm_api_management\.Gateway_Service_\w+\.identity\[0\]\.principal_id\}$/);
   });
 
@@ -328,19 +328,24 @@ describe('logging', () => {
 
 describe('gateway proof', () => {
   const { json, gateway } = build();
-  const registrationId = Object.keys(resourcesOf(json, 'azuread_application_registration'))[0];
-  const clientId = `\${azuread_application_registration.${registrationId}.client_id}`;
+  const registrationId = Object.keys(resourcesOf(json, 'azuread_application'))[0];
+  const clientId = `\${azuread_application.${registrationId}.client_id}`;
 
   test('a single-tenant app registration with v2 tokens, no secrets, api://<client id>, its service principal, the deployer as owner', () => {
-    const registration = onlyResource(json, 'azuread_application_registration');
-    expect(registration).toMatchObject({ display_name: 'orders-orders-gateway', sign_in_audience: 'AzureADMyOrg', requested_access_token_version: 2 });
+    const registration = onlyResource(json, 'azuread_application');
+    expect(registration).toMatchObject({ display_name: 'orders-orders-gateway', sign_in_audience: 'AzureADMyOrg', api: { requested_access_token_version: 2 } });
     expect(onlyResource(json, 'azuread_application_identifier_uri')).toMatchObject({
-      application_id: `\${azuread_application_registration.${registrationId}.id}`,
+      application_id: `\${azuread_application.${registrationId}.id}`,
       identifier_uri: `api://${clientId}`,
     });
+    // The separate identifier URI resource is not undone by the application on the next plan.
+    expect(registration.lifecycle).toEqual({ ignore_changes: ['identifier_uris'] });
     expect(onlyResource(json, 'azuread_service_principal').client_id).toBe(clientId);
-    expect(onlyResource(json, 'azuread_application_owner').owner_object_id).toMatch(/^\$\{data\.azuread_client_config\.\w+\.object_id\}$/);
-    for (const type of ['azuread_application_password', 'azuread_application_certificate', 'azuread_application_federated_identity_credential', 'azuread_application']) {
+    // The deployer owns it through `owners` (azuread keeps the caller it lists), never a separate owner resource.
+    const deployer = /^\$\{data\.azuread_client_config\.\w+\.object_id\}$/;
+    expect(registration.owners).toEqual([expect.stringMatching(deployer)]);
+    expect(onlyResource(json, 'azuread_service_principal').owners).toEqual([expect.stringMatching(deployer)]);
+    for (const type of ['azuread_application_owner', 'azuread_application_registration', 'azuread_application_password', 'azuread_application_certificate', 'azuread_application_federated_identity_credential']) {
       expect(resourcesOf(json, type), type).toEqual({});
     }
     expect(gateway.gatewayProofAudience).toBeDefined();
@@ -379,12 +384,12 @@ describe('gateway proof', () => {
     const existing = build({ existingName: 'shared-apim' });
     expect(resolveIn(existing.gateway.node.scope as TerraformStack, existing.gateway.principalId))
       .toMatch(/^\$\{data\.azurerm_api_management\.\w+\.identity\[0\]\.principal_id\}$/);
-    expect(onlyResource(existing.json, 'azuread_application_registration')).toBeDefined();
+    expect(onlyResource(existing.json, 'azuread_application')).toBeDefined();
   });
 
   test('ordersApiGatewayProof: false leaves out the registration and the proof', () => {
     const { json: j, gateway: g } = build({ ordersApiGatewayProof: false });
-    for (const type of ['azuread_application_registration', 'azuread_service_principal', 'azuread_application_identifier_uri']) expect(resourcesOf(j, type)).toEqual({});
+    for (const type of ['azuread_application', 'azuread_service_principal', 'azuread_application_identifier_uri']) expect(resourcesOf(j, type)).toEqual({});
     expect(namedValues(j)['orders-gateway-audience']).toBeUndefined();
     expect(apiPolicy(j, 'orders-mcp').xml_content).not.toContain('X-Gateway-Authorization');
     expect(g.gatewayProofAudience).toBeUndefined();
@@ -422,7 +427,7 @@ describe('an existing API Management service', () => {
     expect(resourcesOf(json, 'azurerm_monitor_diagnostic_setting')).toEqual({});
   });
 
-  test('with the AI gateway, its system identity gets the Cognitive Services User role', () => {
+  test('with the AI gateway, its system identity gets the Cognitive Services OpenAI User role', () => {
     const { json: withAi } = build({ aiGateway: true, existingName: 'shared-apim', existingResourceGroupName: 'rg-shared' });
     expect(onlyResource(withAi, 'azurerm_role_assignment').principal_id).toMatch(/^\$\{data\.azurerm_api_management\.\w+\.identity\[0\]\.principal_id\}$/);
   });

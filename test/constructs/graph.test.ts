@@ -4,7 +4,7 @@ import { describe, expect, test } from 'vitest';
 import { dependencyGraph, synthJson, SynthJson, withoutMetadata } from './synth';
 import { byoStack } from '../../examples/byo-stack';
 import { exampleStack } from '../../examples/stack';
-import { IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps } from '../../src';
+import { AgentUserRole, IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps, McpAuthMode } from '../../src';
 
 // The guard for a whole class of first-apply failures: a resource that names a parent created
 // in the same stack by a string (a name or an id computed from the same inputs as the
@@ -104,6 +104,11 @@ const configurations: Array<[string, () => TerraformStack]> = [
   ['the example', () => exampleStack(Testing.app(), undefined, { servicesDistDir })],
   ['bring your own everything', () => byoStack(Testing.app(), undefined, OPENAPI_FIXTURE)],
   ['default', () => stackOf()],
+  ['the original audience (FOUNDRY_AUDIENCE)', () => stackOf({ mcpAuth: McpAuthMode.FOUNDRY_AUDIENCE })],
+  ['admin consent', () => stackOf({ entra: { adminConsent: true } })],
+  ['admin consent, original audience', () => stackOf({ mcpAuth: McpAuthMode.FOUNDRY_AUDIENCE, entra: { adminConsent: true } })],
+  ['agent users: a new group and named principals', () => stackOf({ foundry: { agentUsers: { createGroup: true, groupMembers: ['44444444-4444-4444-4444-444444444444'], principalIds: ['55555555-5555-5555-5555-555555555555'] } } })],
+  ['agent users with a built-in role', () => stackOf({ foundry: { agentUsers: { principalIds: ['55555555-5555-5555-5555-555555555555'], role: AgentUserRole.FOUNDRY_USER } } })],
   ['no APIM', () => stackOf({ gateway: { enabled: false } })],
   ['existing APIM', () => stackOf({ gateway: { existingName: 'apim-shared', existingResourceGroupName: 'rg-shared' } })],
   ['APIM without the gateway proof', () => stackOf({ gateway: { ordersApiGatewayProof: false } })],
@@ -118,6 +123,7 @@ const configurations: Array<[string, () => TerraformStack]> = [
   ['existing storage account', () => stackOf({ storage: { existingStorageAccountId: '/subscriptions/s/resourceGroups/rg-data/providers/Microsoft.Storage/storageAccounts/stdata' } })],
   ['existing Log Analytics workspace', () => stackOf({ monitoring: { existingLogAnalyticsWorkspaceId: '/subscriptions/s/resourceGroups/rg-ops/providers/Microsoft.OperationalInsights/workspaces/log-ops' } })],
   ['existing SPA registration', () => stackOf({ entra: { existingSpaClientId: '33333333-3333-3333-3333-333333333333' } })],
+  ['existing SPA registration with admin consent', () => stackOf({ entra: { existingSpaClientId: '33333333-3333-3333-3333-333333333333', adminConsent: true } })],
 ];
 
 describe('every resource reaches the parents it names through the Terraform graph', () => {
@@ -176,6 +182,19 @@ describe('the guard fails on the API Management case', () => {
       nv.depends_on = [...(nv.depends_on ?? []), `azurerm_api_management.${address}`];
     }
     expect(unorderedParentReferences(json)).toEqual([]);
+  });
+
+  test('the custom agent-runner role: an assignment naming it by its name instead of a reference is reported', () => {
+    const json = withoutMetadata(synthJson(stackOf({ foundry: { agentUsers: { principalIds: ['55555555-5555-5555-5555-555555555555'] } } })));
+    expect(unorderedParentReferences(json)).toEqual([]);
+    const [roleAddress, role] = Object.entries(json.resource!.azurerm_role_definition)[0] as [string, any];
+    const assignments = Object.values(json.resource!.azurerm_role_assignment) as any[];
+    const assignment = assignments.find((r) => String(r.role_definition_id).includes(roleAddress));
+    // What a hand-written assignment would do: the custom role by name, no reference, no depends_on.
+    delete assignment.role_definition_id;
+    assignment.role_definition_name = role.name;
+    const finding = new RegExp(`^azurerm_role_assignment\\.\\S+\\.role_definition_name names azurerm_role_definition\\.${roleAddress} `);
+    expect(unorderedParentReferences(json)).toEqual([expect.stringMatching(finding)]);
   });
 
   test('the matcher: whole names, path segments and leading host labels only', () => {

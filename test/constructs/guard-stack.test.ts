@@ -5,7 +5,7 @@ import { Testing } from 'cdktf';
 import { describe, expect, test } from 'vitest';
 import { byoStack } from '../../examples/byo-stack';
 import { exampleStack } from '../../examples/stack';
-import { IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps, SecurityRuleSeverity } from '../../src';
+import { AgentUserRole, IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps, McpAuthMode, SecurityRuleSeverity } from '../../src';
 
 // The library's own resources pass its security rules: the example and every switch
 // configuration synthesize with zero findings (errors or warnings) and zero suppressions.
@@ -29,6 +29,8 @@ function fullSynth(stack: IdentityPropagatingAgentStack) {
 
 const configurations: { [name: string]: Partial<IdentityPropagatingAgentStackProps> } = {
   'defaults': {},
+  'the original\'s MCP audience (FOUNDRY_AUDIENCE)': { mcpAuth: McpAuthMode.FOUNDRY_AUDIENCE },
+  'admin consent': { entra: { adminConsent: true } },
   'existing resource group': { existingResourceGroupName: 'shared' },
   'existing Log Analytics workspace': { monitoring: { existingLogAnalyticsWorkspaceId: WORKSPACE } },
   'existing storage account': { storage: { existingStorageAccountId: STORAGE } },
@@ -38,6 +40,8 @@ const configurations: { [name: string]: Partial<IdentityPropagatingAgentStackPro
   'existing registry': { images: { servicesDistDir, existingRegistryName: 'acrshared', existingRegistryResourceGroupName: 'shared' } },
   'existing Container Apps environment': { containerApps: { existingEnvironmentName: 'cae-shared', existingEnvironmentResourceGroupName: 'shared' } },
   'app options': {
+    // The original's audience, where a required scope of Azure AI's (user_impersonation) applies.
+    mcpAuth: McpAuthMode.FOUNDRY_AUDIENCE,
     containerApps: {
       ordersApiAllowedClientIds: ['22222222-2222-2222-2222-222222222222'],
       ordersApiRequiredScopes: ['user_impersonation'],
@@ -55,7 +59,9 @@ const configurations: { [name: string]: Partial<IdentityPropagatingAgentStackPro
     foundry: { existingAccountName: 'ai-shared', existingAccountResourceGroupName: 'rg-shared', existingProjectName: 'agents', model: { existingDeploymentName: 'gpt-4o' } },
   },
   'existing Foundry account, new project': { foundry: { existingAccountName: 'ai-shared', existingAccountResourceGroupName: 'rg-shared' } },
-  'agent users': { foundry: { agentUserPrincipalIds: ['55555555-5555-5555-5555-555555555555'] } },
+  'agent users': { foundry: { agentUsers: { principalIds: ['55555555-5555-5555-5555-555555555555'] } } },
+  'agent users: a new group, Foundry User': { foundry: { agentUsers: { createGroup: true, groupMembers: ['55555555-5555-5555-5555-555555555555'], role: AgentUserRole.FOUNDRY_USER } } },
+  'agent users: Foundry Agent Consumer': { foundry: { agentUsers: { principalIds: ['55555555-5555-5555-5555-555555555555'], role: AgentUserRole.FOUNDRY_AGENT_CONSUMER } } },
 };
 
 describe('the library passes its own rules', () => {
@@ -97,6 +103,22 @@ describe('the rules see the library\'s own resources as they synthesize', () => 
     target.addOverride(path, value);
     expect(() => Testing.synth(stack, true)).toThrow(new RegExp(rule));
     expect(stack.securityChecks.findings.map((f) => f.ruleId)).toContain(rule);
+  });
+
+  // The /openai API's diagnostic is an azapi body (it exists only with the AI gateway on).
+  const aiGatewayBreaks: Array<[string, string, unknown]> = [
+    ['IPA-APIM1', 'body.properties.frontend.request.headers', ['traceparent', 'Authorization']],
+    ['IPA-APIM1', 'body.properties.backend.request.headers', ['X-Gateway-Authorization']],
+    ['IPA-APIM2', 'body.properties.backend.response.body.bytes', 8192],
+  ];
+  test.each(aiGatewayBreaks)('%s on the AI gateway\'s azapi diagnostic (%s)', (rule, path, value) => {
+    const stack = new IdentityPropagatingAgentStack(Testing.app(), 'test', { ...base, ...configurations['APIM options'] });
+    const diagnostics = stack.node.findAll().filter((c: any) => c.terraformResourceType === 'azapi_resource'
+      && /^Microsoft\.ApiManagement\/service\/apis\/diagnostics@/.test(Object.values<any>(c.toTerraform().resource.azapi_resource)[0].type)) as any[];
+    expect(diagnostics).toHaveLength(1);
+    diagnostics[0].addOverride(path, value);
+    expect(() => Testing.synth(stack, true)).toThrow(new RegExp(`${rule} azapi_resource\\.`));
+    expect(stack.securityChecks.findings.map((f) => [f.ruleId, f.path])).toEqual([[rule, diagnostics[0].node.path]]);
   });
 });
 

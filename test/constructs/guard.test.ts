@@ -468,6 +468,49 @@ describe('rule details', () => {
     expect(ids((s) => apimDiagnostic(s, { backendRequest: { headersToLog: ['X-Gateway-Authorization'], bodyBytes: 0 } }))).toEqual(['IPA-APIM1']);
   });
 
+  // The ARM shape of a diagnostic (azapi), as the gateway writes the /openai API's one.
+  const armDiagnostic = (type: string, over: { [side: string]: { [kind: string]: any } } = {}) => (s: TerraformStack) => {
+    const message = (headers: string[]) => ({ headers, body: { bytes: 0 } });
+    const sides: { [side: string]: { [kind: string]: any } } = {
+      frontend: { request: message(['traceparent']), response: message([]) },
+      backend: { request: message(['traceparent']), response: message([]) },
+    };
+    for (const [side, kinds] of Object.entries(over)) sides[side] = { ...sides[side], ...kinds };
+    new AzapiResource(s, 'ArmDiagnostic', {
+      type,
+      name: 'applicationinsights',
+      parentId: '/subscriptions/s/resourceGroups/rg-test/providers/Microsoft.ApiManagement/service/apim-test/apis/azure-openai',
+      body: { properties: { loggerId: '/logger', metrics: true, ...sides } },
+    });
+  };
+  const API_DIAGNOSTIC = 'Microsoft.ApiManagement/service/apis/diagnostics@2024-05-01';
+  const SERVICE_DIAGNOSTIC = 'Microsoft.ApiManagement/service/diagnostics@2022-08-01';
+
+  test('APIM1 judges azapi diagnostics (service and API level, any api-version)', () => {
+    const findings = (build: (s: TerraformStack) => void) => findingsOf(build).findings.map((f) => [f.ruleId, f.message]);
+    expect(findings(armDiagnostic(API_DIAGNOSTIC, { frontend: { request: { headers: ['traceparent', 'Authorization'] } } })))
+      .toEqual([['IPA-APIM1', expect.stringContaining('properties.frontend.request logs Authorization; remove them from properties.frontend.request.headers')]]);
+    expect(ids(armDiagnostic(SERVICE_DIAGNOSTIC, { backend: { request: { headers: ['x-gateway-authorization'] } } }))).toEqual(['IPA-APIM1']);
+    expect(ids(armDiagnostic(API_DIAGNOSTIC, { frontend: { response: { headers: ['Set-Cookie'] } } }))).toEqual(['IPA-APIM1']);
+    expect(ids(armDiagnostic(API_DIAGNOSTIC))).toEqual([]);
+    expect(ids(armDiagnostic(SERVICE_DIAGNOSTIC))).toEqual([]);
+  });
+
+  test('APIM2 judges azapi diagnostics\' response bodies, not request bodies', () => {
+    const findings = (build: (s: TerraformStack) => void) => findingsOf(build).findings.map((f) => [f.ruleId, f.message]);
+    expect(findings(armDiagnostic(API_DIAGNOSTIC, { backend: { response: { headers: [], body: { bytes: 8192 } } } })))
+      .toEqual([['IPA-APIM2', expect.stringContaining('properties.backend.response logs 8192 body bytes; set properties.backend.response.body.bytes to 0')]]);
+    expect(ids(armDiagnostic(SERVICE_DIAGNOSTIC, { frontend: { response: { headers: [], body: { bytes: 1 } } } }))).toEqual(['IPA-APIM2']);
+    expect(ids(armDiagnostic(API_DIAGNOSTIC, { frontend: { request: { headers: [], body: { bytes: 1024 } } } }))).toEqual([]);
+  });
+
+  test('APIM1 and APIM2 leave azapi resources of other types alone', () => {
+    // The same body under a type that is no APIM diagnostic is not judged.
+    expect(ids(armDiagnostic('Microsoft.ApiManagement/service/apis/policies@2024-05-01', {
+      frontend: { request: { headers: ['Authorization'] }, response: { headers: [], body: { bytes: 8192 } } },
+    }))).toEqual([]);
+  });
+
   test('APIM7 leaves ordinary named values alone and catches credential names', () => {
     const nv = (name: string, value: string) => (s: TerraformStack) =>
       new ApiManagementNamedValue(s, 'Value', { name, displayName: name, apiManagementName: apim(s).name, resourceGroupName: RG, value });

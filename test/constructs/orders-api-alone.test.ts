@@ -15,7 +15,7 @@ const ordersOnly: ServiceContainerAppsProps = {
   ordersApiIdentity: orders,
   ordersApiImage: 'cr.azurecr.io/orders-api:aaa',
   registry: { loginServer: 'cr.azurecr.io', id: '/registries/cr' },
-  tenantId: 'tenant-1',
+  tenantId: '11111111-1111-1111-1111-111111111111',
   tablesEndpoint: 'https://st.table.core.windows.net/',
 };
 
@@ -35,21 +35,21 @@ describe('ServiceContainerApps without chatAppImage', () => {
   });
 
   test('with chatAppImage and its settings both apps exist', () => {
-    const { apps: a, json } = apps({ chatAppImage: 'cr.azurecr.io/chat-app:bbb', chatAppIdentity: chat, spaClientId: 'spa', foundryProjectEndpoint: 'https://f' });
+    const { apps: a, json } = apps({ chatAppImage: 'cr.azurecr.io/chat-app:bbb', chatAppIdentity: chat, spaClientId: '33333333-3333-3333-3333-333333333333', foundryProjectEndpoint: 'https://f' });
     expect(Object.values<any>(resourcesOf(json, 'azurerm_container_app')).map((x) => x.name).sort()).toEqual(['ca-orders-chat-app', 'ca-orders-orders-api']);
     expect(a.chatAppAppId).toBeDefined();
   });
 
   test('a Chat App setting without chatAppImage is refused, naming it', () => {
-    expect(() => apps({ spaClientId: 'spa' })).toThrow('ServiceContainerApps: chatAppImage is not set, so no Chat App is created and spaClientId has nothing to configure.');
+    expect(() => apps({ spaClientId: '33333333-3333-3333-3333-333333333333' })).toThrow('ServiceContainerApps: chatAppImage is not set, so no Chat App is created and spaClientId has nothing to configure.');
     expect(() => apps({ chatAppIdentity: chat })).toThrow(/chatAppIdentity has nothing to configure/);
     expect(() => apps({ agentName: 'a' })).toThrow(/agentName has nothing to configure/);
   });
 
   test('chatAppImage without what the Chat App needs is refused, naming it', () => {
-    expect(() => apps({ chatAppImage: 'i', chatAppIdentity: chat, spaClientId: 'spa' }))
+    expect(() => apps({ chatAppImage: 'i', chatAppIdentity: chat, spaClientId: '33333333-3333-3333-3333-333333333333' }))
       .toThrow('ServiceContainerApps: the Chat App (chatAppImage) needs foundryProjectEndpoint.');
-    expect(() => apps({ chatAppImage: 'i', spaClientId: 'spa', foundryProjectEndpoint: 'https://f' })).toThrow(/needs chatAppIdentity/);
+    expect(() => apps({ chatAppImage: 'i', spaClientId: '33333333-3333-3333-3333-333333333333', foundryProjectEndpoint: 'https://f' })).toThrow(/needs chatAppIdentity/);
   });
 });
 

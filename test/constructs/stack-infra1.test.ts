@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Testing } from 'cdktf';
 import { describe, expect, test } from 'vitest';
-import { dependencyGraph, onlyResource, resolveIn, resourcesOf, synthJson, SynthJson } from './synth';
+import { dependencyGraph, onlyResource, resolveIn, resourcesOf, resourceWithin, synthJson, SynthJson } from './synth';
 import { byoStack } from '../../examples/byo-stack';
 import { exampleStack } from '../../examples/stack';
 import { IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps } from '../../src';
@@ -76,7 +76,7 @@ describe('dependency graph', () => {
     // APIM's backend is the Orders API URL computed from names, not an attribute of the app.
     const apim = address('azurerm_api_management', 'Gateway');
     expect(reaches(orders, apim)).toBe(true);
-    expect(reaches(orders, address('azuread_application_registration', 'GatewayProof'))).toBe(true);
+    expect(reaches(orders, address('azuread_application', 'GatewayProof'))).toBe(true);
     for (const type of ['azurerm_api_management', 'azurerm_api_management_api', 'azurerm_api_management_api_policy', 'azurerm_api_management_named_value']) {
       for (const id of Object.keys(resourcesOf(json, type))) expect(reaches(`${type}.${id}`, orders), `${type}.${id}`).toBe(false);
     }
@@ -88,9 +88,9 @@ describe('gateway proof wiring', () => {
     const s = stack();
     const json = synthJson(s);
     const env = envOf(app(json, 'OrdersApi'));
-    const registration = Object.keys(resourcesOf(json, 'azuread_application_registration'))[0];
+    const registration = Object.keys(resourcesOf(json, 'azuread_application')).find((id) => id.startsWith('Gateway_GatewayProof'))!;
     const apim = Object.keys(resourcesOf(json, 'azurerm_api_management'))[0];
-    expect(env.GATEWAY_AUDIENCE).toBe(`\${azuread_application_registration.${registration}.client_id}`);
+    expect(env.GATEWAY_AUDIENCE).toBe(`\${azuread_application.${registration}.client_id}`);
     expect(env.GATEWAY_PRINCIPAL_IDS).toBe(`\${azurerm_api_management.${apim}.identity[0].principal_id}`);
     expect(resolveIn(s, s.gateway!.gatewayProofAudience)).toBe(env.GATEWAY_AUDIENCE);
     expect(resolveIn(s, s.gateway!.principalId)).toBe(env.GATEWAY_PRINCIPAL_IDS);
@@ -112,7 +112,7 @@ describe('gateway proof wiring', () => {
       const env = envOf(app(json, 'OrdersApi'));
       expect(env.GATEWAY_AUDIENCE, JSON.stringify(gateway)).toBeUndefined();
       expect(env.GATEWAY_PRINCIPAL_IDS, JSON.stringify(gateway)).toBeUndefined();
-      expect(resourcesOf(json, 'azuread_application_registration')).toEqual({});
+      expect(Object.keys(resourcesOf(json, 'azuread_application')).filter((id) => id.includes('GatewayProof'))).toEqual([]);
     }
     expect(() => stack({ gateway: { enabled: false, ordersApiGatewayProof: true } })).toThrow(/gateway.enabled is false, so gateway.ordersApiGatewayProof has nothing to configure/);
   });
@@ -156,14 +156,18 @@ describe('wiring', () => {
     expect(resolveIn(s, s.chatAppPrincipalId)).toMatch(/Identities_ChatApp_\w+\.principal_id/);
     expect(resolveIn(s, s.spaClientId)).toMatch(/azuread_application\.\w+\.client_id/);
     expect(resolveIn(s, s.tablesEndpoint)).toMatch(/primaryEndpoints\.table/);
-    expect(Object.keys(json.output ?? {}).sort()).toEqual(['agent_name', 'apim_gateway_url', 'chat_app_url', 'foundry_project_endpoint', 'mcp_endpoint', 'orders_api_url', 'spa_client_id']);
+    expect(Object.keys(json.output ?? {}).sort()).toEqual([
+      'agent_name', 'apim_gateway_url', 'authority', 'chat_app_audiences', 'chat_app_required_scopes', 'chat_app_url', 'foundry_project_endpoint',
+      'mcp_allowed_client_ids', 'mcp_audiences', 'mcp_auth_mode', 'mcp_connection_name', 'mcp_endpoint', 'orders_api_gateway_proof', 'orders_api_scopes',
+      'orders_api_url', 'spa_client_id', 'spa_scopes', 'tenant_id',
+    ]);
     expect(json.output!.chat_app_url.value).toMatch(new RegExp(`^https://ca-orders-chat-app\\.${domain}$`));
     expect(json.output!.mcp_endpoint.value).toMatch(/\/mcp$/);
     expect(JSON.stringify(json.output)).not.toMatch(/connection_string|instrumentation_key|primary_access_key|\.sas/);
   });
 
   test('the SPA redirect URI is the Chat App origin, from the environment domain', () => {
-    const uris = onlyResource(synthJson(stack()), 'azuread_application').single_page_application.redirect_uris;
+    const uris = resourceWithin(synthJson(stack()), 'azuread_application', 'Spa').single_page_application.redirect_uris;
     expect(uris[0]).toMatch(/^https:\/\/ca-orders-chat-app\.\$\{azurerm_container_app_environment\.\w+\.default_domain\}\/$/);
   });
 
@@ -190,17 +194,19 @@ describe('bring your own everything', () => {
     const json = synthJson(byoStack(Testing.app(), undefined, OPENAPI_FIXTURE));
     const created = Object.entries(json.resource ?? {}).map(([type, byId]) => [type, Object.keys(byId).length]);
     expect(Object.fromEntries(created)).toEqual({
-      // the gateway proof's audience: registration, owner, identifier URI, service principal
-      azuread_application_registration: 1,
-      azuread_application_owner: 1,
-      azuread_application_identifier_uri: 1,
-      azuread_service_principal: 1,
+      // the gateway proof's audience and the Orders API's own (audience-bound mode): registration
+      // (the deployer as owner), identifier URI, service principal; Azure AI pre-authorized on the latter
+      azuread_application: 2,
+      azuread_application_identifier_uri: 2,
+      azuread_service_principal: 2,
+      azuread_application_pre_authorized: 1,
       azapi_resource: 2, // the orders table, the MCP connection (no /openai AI gateway: it is opt-in)
       azapi_data_plane_resource: 1, // the agent
       azurerm_application_insights: 1,
       azurerm_container_app: 2,
       // table data, AcrPull x2, deployer and one agent user on the project
       azurerm_role_assignment: 5,
+      azurerm_role_definition: 1, // the agent users' role (agent runner)
       azurerm_user_assigned_identity: 2,
       azurerm_api_management_api: 4,
       azurerm_api_management_api_diagnostic: 4,
@@ -218,8 +224,11 @@ describe('bring your own everything', () => {
     expect(envOf(orders)).toMatchObject({
       PUBLIC_BASE_URL: 'https://apim-platform.azure-api.net/orders-mcp',
       TABLES_ENDPOINT: 'https://stplatformdata.table.core.windows.net/',
-      AUTH_REQUIRED_SCOPES: 'user_impersonation',
-      GATEWAY_AUDIENCE: expect.stringMatching(/^\$\{azuread_application_registration\.\w+\.client_id\}$/),
+      // Audience-bound (the default): the Orders API's own scopes, each tool checked for its own.
+      AUTH_REQUIRED_SCOPES: 'Orders.Read,Orders.ReadWrite',
+      ORDERS_READ_SCOPES: 'Orders.Read',
+      ORDERS_WRITE_SCOPES: 'Orders.ReadWrite',
+      GATEWAY_AUDIENCE: expect.stringMatching(/^\$\{azuread_application\.\w+\.client_id\}$/),
       // The existing service's system identity, read through the data source.
       GATEWAY_PRINCIPAL_IDS: expect.stringMatching(/^\$\{data\.azurerm_api_management\.\w+\.identity\[0\]\.principal_id\}$/),
     });

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { Aspects, Testing } from 'cdktf';
 import { describe, expect, test } from 'vitest';
 import { onlyResource, resolveIn, resourcesOf, synthJson, withoutMetadata } from './synth';
-import { IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps, SecurityChecks } from '../../src';
+import { findAll, parseXml } from './xml';
+import { IdentityPropagatingAgentStack, IdentityPropagatingAgentStackProps, McpAuthMode, SecurityChecks } from '../../src';
 
 // Foundry and API Management inside the whole stack: how they are wired to the other parts,
 // the switches, the outputs, and one snapshot per configuration.
@@ -17,11 +18,48 @@ const envOf = (json: any, part: string) => {
   const app = Object.entries(resourcesOf(json, 'azurerm_container_app')).find(([id]) => id.includes(part))![1] as any;
   return Object.fromEntries(app.template.container[0].env.map((e: any) => [e.name, e.value ?? e.secret_name]));
 };
+/** RFC 9728 §3.1: a resource's metadata URL, the well-known segment between host and path (as the Orders API names it in a challenge). */
+const metadataUrlOf = (resource: string) => {
+  const url = new URL(resource);
+  return `${url.origin}/.well-known/oauth-protected-resource${url.pathname.replace(/\/+$/, '')}`;
+};
+/**
+ * The RFC 9728 document API Management answers at `url`: the GET operation whose API path and
+ * URL template make that path, its policy's body with the named values substituted; undefined
+ * when no operation serves it.
+ */
+function servedMetadata(json: any, gateway: string, url: string): any {
+  if (!url.startsWith(`${gateway}/`)) return undefined;
+  const path = url.slice(gateway.length);
+  const apis = resourcesOf(json, 'azurerm_api_management_api');
+  const apiOf = (op: any) => Object.entries(apis).find(([id]) => op.api_name === `\${azurerm_api_management_api.${id}.name}`)?.[1];
+  const served = Object.entries(resourcesOf(json, 'azurerm_api_management_api_operation'))
+    .find(([, op]: [string, any]) => op.method === 'GET' && apiOf(op) !== undefined && `/${apiOf(op).path}${op.url_template}` === path);
+  if (!served) return undefined;
+  const policy = (Object.values(resourcesOf(json, 'azurerm_api_management_api_operation_policy')) as any[])
+    .find((p) => p.operation_id === `\${azurerm_api_management_api_operation.${served[0]}.operation_id}`);
+  const values = Object.fromEntries((Object.values(resourcesOf(json, 'azurerm_api_management_named_value')) as any[]).map((v) => [v.name, v.value]));
+  const xml = String(policy.xml_content).replace(/\{\{([^{}]+)\}\}/g, (_, name: string) => values[name]);
+  return JSON.parse(findAll(parseXml(xml), 'inbound/return-response/set-body')[0].text);
+}
+/** The Orders API's challenges (REST and MCP) name metadata API Management serves, whose `resource` is the base each was derived from. */
+function expectChallengesServed(json: any, gateway: string) {
+  const orders = envOf(json, 'OrdersApi');
+  // REST: where APIM serves the imported REST API.
+  const restApi = (Object.values(resourcesOf(json, 'azurerm_api_management_api')) as any[]).find((a) => a.import !== undefined);
+  expect(orders.PUBLIC_REST_BASE_URL).toBe(`${gateway}/${restApi.path}`);
+  expect(servedMetadata(json, gateway, metadataUrlOf(orders.PUBLIC_REST_BASE_URL))?.resource).toBe(orders.PUBLIC_REST_BASE_URL);
+  const mcp = `${orders.PUBLIC_BASE_URL}/mcp`;
+  expect(servedMetadata(json, gateway, metadataUrlOf(mcp))?.resource).toBe(mcp);
+  // REST on the MCP base (without PUBLIC_REST_BASE_URL) would name a URL APIM does not serve.
+  expect(servedMetadata(json, gateway, metadataUrlOf(orders.PUBLIC_BASE_URL))).toBeUndefined();
+}
 const mcpConnection = (json: any) => (Object.values(resourcesOf(json, 'azapi_resource')) as any[]).find((r) => r.name === 'mcp-entra');
 const agent = (json: any) => onlyResource(json, 'azapi_data_plane_resource');
 
 const configurations: { [name: string]: Partial<IdentityPropagatingAgentStackProps> } = {
   'default': {},
+  'original audience (FOUNDRY_AUDIENCE)': { mcpAuth: McpAuthMode.FOUNDRY_AUDIENCE },
   'no APIM': { gateway: { enabled: false } },
   'existing APIM': { gateway: { existingName: 'apim-shared', existingResourceGroupName: 'rg-shared' } },
   'AI gateway': { gateway: { aiGateway: true } },
@@ -29,7 +67,8 @@ const configurations: { [name: string]: Partial<IdentityPropagatingAgentStackPro
 };
 
 describe('default: API Management fronts the Orders API', () => {
-  const s = stack({ containerApps: { ordersApiAllowedClientIds: ['5ca5ca5c-0000-4000-8000-000000000001'], ordersApiRequiredScopes: ['user_impersonation'] } });
+  // The original's audience here, so that one audience, client id and scope can be followed through.
+  const s = stack({ mcpAuth: McpAuthMode.FOUNDRY_AUDIENCE, containerApps: { ordersApiAllowedClientIds: ['5ca5ca5c-0000-4000-8000-000000000001'], ordersApiRequiredScopes: ['user_impersonation'] } });
   const json = synthJson(s);
   const GATEWAY = 'https://apim-orders-abc123.azure-api.net';
 
@@ -45,6 +84,16 @@ describe('default: API Management fronts the Orders API', () => {
       AGENT_NAME: 'orders-assistant',
     });
     expect(envOf(json, 'OrdersApi').PUBLIC_BASE_URL).toBe(`${GATEWAY}/orders-mcp`);
+    expect(envOf(json, 'OrdersApi').PUBLIC_REST_BASE_URL).toBe(`${GATEWAY}/orders-api`);
+  });
+
+  test('the Orders API\'s REST and MCP challenges name metadata API Management serves, with the matching resource', () => {
+    expectChallengesServed(json, GATEWAY);
+  });
+
+  test('containerApps.ordersApiPublicRestBaseUrl overrides the gateway\'s /orders-api', () => {
+    const own = synthJson(stack({ containerApps: { ordersApiPublicRestBaseUrl: 'https://api.contoso.com/orders' } }));
+    expect(envOf(own, 'OrdersApi')).toMatchObject({ PUBLIC_BASE_URL: `${GATEWAY}/orders-mcp`, PUBLIC_REST_BASE_URL: 'https://api.contoso.com/orders' });
   });
 
   test('APIM validates the same audiences, client ids and scopes as the Orders API', () => {
@@ -92,6 +141,8 @@ describe('default: API Management fronts the Orders API', () => {
     const onAccount = (Object.values(resourcesOf(j, 'azurerm_role_assignment')) as any[]).filter((r) => /azurerm_cognitive_account\.Foundry_Account/.test(r.scope));
     expect(onAccount).toHaveLength(1);
     expect(onAccount[0].principal_id).toMatch(/azurerm_api_management\.Gateway_Service_\w+\.identity\[0\]\.principal_id/);
+    // Cognitive Services OpenAI User: inference only, not every Cognitive Services data action.
+    expect(onAccount[0].role_definition_id).toMatch(/5e0bd9bd-7b93-4f28-af87-19fc36ad61bd$/);
     expect(agent(j).body.definition.model).toMatch(/^\$\{azurerm_cognitive_deployment\.Foundry_ModelDeployment_\w+\.name\}$/);
   });
 
@@ -115,6 +166,8 @@ describe('switches', () => {
     expect(agent(json).body.definition.tools[0].server_url).toBe(mcpConnection(json).body.properties.target);
     expect((Object.values(resourcesOf(json, 'azapi_resource')) as any[]).find((r) => r.name === 'apim-gateway')).toBeUndefined();
     expect(`${envOf(json, 'OrdersApi').PUBLIC_BASE_URL}/mcp`).toBe(mcpConnection(json).body.properties.target);
+    // Without a gateway, REST and MCP share the app's own base.
+    expect(envOf(json, 'OrdersApi').PUBLIC_REST_BASE_URL).toBeUndefined();
     expect(json.output?.apim_gateway_url).toBeUndefined();
     expect(json.output?.mcp_endpoint.value).toBe(mcpConnection(json).body.properties.target);
   });
@@ -125,6 +178,7 @@ describe('switches', () => {
     expect(resourcesOf(json, 'azurerm_api_management')).toEqual({});
     expect(mcpConnection(json).body.properties.target).toBe('https://apim-shared.azure-api.net/orders-mcp/mcp');
     expect(envOf(json, 'OrdersApi').PUBLIC_BASE_URL).toBe('https://apim-shared.azure-api.net/orders-mcp');
+    expectChallengesServed(json, 'https://apim-shared.azure-api.net');
   });
 
   test('existing Foundry account and project: the Chat App and the agent use them', () => {
@@ -136,11 +190,11 @@ describe('switches', () => {
   });
 
   test('agent name, instructions, model and users as props; the Chat App follows the name', () => {
-    const json = synthJson(stack({ foundry: { agent: { name: 'helper', instructions: 'Be brief.' }, model: { capacity: 10 }, agentUserPrincipalIds: ['9a9a9a9a-0000-4000-8000-000000000001'] } }));
+    const json = synthJson(stack({ foundry: { agent: { name: 'helper', instructions: 'Be brief.' }, model: { capacity: 10 }, agentUsers: { principalIds: ['11111111-1111-1111-1111-111111111111'] } } }));
     expect(envOf(json, 'ChatApp').AGENT_NAME).toBe('helper');
     expect(agent(json)).toMatchObject({ name: 'helper', body: { definition: { instructions: 'Be brief.' } } });
     expect(onlyResource(json, 'azurerm_cognitive_deployment').sku.capacity).toBe(10);
-    expect((Object.values(resourcesOf(json, 'azurerm_role_assignment')) as any[]).some((r) => r.principal_id === '9a9a9a9a-0000-4000-8000-000000000001')).toBe(true);
+    expect((Object.values(resourcesOf(json, 'azurerm_role_assignment')) as any[]).some((r) => r.principal_id === '11111111-1111-1111-1111-111111111111')).toBe(true);
     // containerApps.agentName alone names the agent too.
     expect(agent(synthJson(stack({ containerApps: { agentName: 'other' } }))).name).toBe('other');
   });

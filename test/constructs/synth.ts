@@ -1,4 +1,4 @@
-import { TerraformOutput, TerraformStack, Testing } from 'cdktf';
+import { AnnotationMetadataEntryType, TerraformOutput, TerraformStack, Testing } from 'cdktf';
 import { Construct } from 'constructs';
 import type { Placement } from '../../src';
 
@@ -50,6 +50,18 @@ export function testPlacement(overrides: Partial<Placement> = {}): Placement {
     uniqueSuffix: 'abc123',
     ...overrides,
   };
+}
+
+/** The single resource of a type whose logical id contains `part` (e.g. the construct's id); fails otherwise. */
+export function resourceWithin(json: SynthJson, type: string, part: string): any {
+  const matches = Object.entries(resourcesOf(json, type)).filter(([id]) => id.includes(part));
+  if (matches.length !== 1) throw new Error(`expected exactly one ${type} with "${part}" in its id, found ${matches.length}`);
+  return matches[0][1];
+}
+
+/** The warning annotations of every construct in a scope (what `cdktf synth` prints as warnings). */
+export function warningsIn(scope: Construct): string[] {
+  return scope.node.findAll().flatMap((c) => c.node.metadata).filter((m) => m.type === AnnotationMetadataEntryType.WARN).map((m) => String(m.data));
 }
 
 /** Edges of the synthesized graph: `depends_on` entries and `${...}` references to resources and data sources. */

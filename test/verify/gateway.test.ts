@@ -8,13 +8,12 @@ import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ordersApiSource, userSource } from './local-sources';
 import { startLocalChain, type LocalChain, type LocalChainOptions } from '../../lib-services/local/chain';
 import { localOutputs } from '../../lib-services/local/outputs';
-import { demoUserToken } from '../../lib-services/local/token';
 import { freePort } from '../../lib-services/shared/net';
 import { parseOutputs, type StackOutputs } from '../../lib-services/verify/outputs';
 import { runVerify, type VerifyReport } from '../../lib-services/verify/run';
-import type { TokenSource } from '../../lib-services/verify/tokens';
 
 const ready = existsSync('lib-services/dist/orders-api/server.mjs') && existsSync('lib-services/dist/chat-app/server.mjs');
 
@@ -62,17 +61,12 @@ describe.skipIf(!ready && !process.env.CI)('verify behind API Management (stand-
     mcp_endpoint: { value: `${gateway}/orders-mcp/mcp`, type: 'string', sensitive: false },
     orders_api_gateway_proof: { value: proof, type: 'bool', sensitive: false },
   }), 'test outputs');
-  const alice: TokenSource = {
-    describe: 'alice',
-    get: async (scopes) => {
-      const token = await demoUserToken({ issuer: chain.oidc.issuer, caCertPath: chain.oidc.caCertPath, spaClientId: chain.oidc.spaClientId, chatAppUrl: chain.urls.chatApp, username: 'alice', scopes });
-      issued.push(token);
-      return token;
-    },
-  };
-  const verify = (o: StackOutputs) => runVerify({ outputs: o, tokenSource: alice, chatTimeoutMs: 20_000 });
+  // Alice, and (the chain's default, audience-bound mode) her token for the Orders API as the agent runtime obtains it.
+  const verify = (o: StackOutputs) => runVerify({ outputs: o, tokenSource: userSource(chain, 'alice', { issued }), mcpTokenSource: ordersApiSource(chain, 'alice', { issued }), chatTimeoutMs: 20_000 });
   const statuses = (r: VerifyReport) => Object.fromEntries(r.results.map((x) => [x.id, x.status]));
   const result = (r: VerifyReport, id: string) => r.results.find((x) => x.id === id)!;
+  // The Orders API's public bases as the stack sets them behind the gateway.
+  const asDeployed = () => ({ PUBLIC_BASE_URL: `${gateway}/orders-mcp`, PUBLIC_REST_BASE_URL: `${gateway}/orders-api` });
 
   beforeAll(async () => {
     const port = await freePort();
@@ -81,8 +75,8 @@ describe.skipIf(!ready && !process.env.CI)('verify behind API Management (stand-
     const app = gatewayStandIn(gateway, () => chain.urls.ordersApi, () => chain.oidc.issuer, scopes);
     server = await new Promise<ServerType>((ok) => { const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port }, () => ok(s)); });
     dirs.push(mkdtempSync(join(tmpdir(), 'verify-gw-')));
-    // As deployed: the Orders API names the gateway in its metadata, and the agent calls the gateway.
-    overrides['orders-api'] = { PUBLIC_BASE_URL: `${gateway}/orders-mcp` };
+    // As deployed: the Orders API names the gateway in its metadata (MCP and REST bases), and the agent calls the gateway.
+    overrides['orders-api'] = asDeployed();
     chain = await startLocalChain({ stateDir: dirs[0], onServiceLine: () => undefined, serviceEnvOverrides: overrides, agentMcpUrl: `${gateway}/orders-mcp/mcp` });
     setDefaultCACertificates([...getCACertificates('default'), readFileSync(chain.oidc.caCertPath, 'utf8')]);
   }, 60_000);
@@ -105,25 +99,47 @@ describe.skipIf(!ready && !process.env.CI)('verify behind API Management (stand-
       'challenge.orders-rest': 'pass',
       'challenge.orders-api-mcp': 'pass',
       'token.user': 'pass',
+      'token.mcp': 'pass',
       'orders-api.gateway-proof': 'skip',
       'foundry.agent': 'pass',
+      'mcp.user-token-refused': 'pass',
       'mcp.tools-list': 'pass',
       'chat.round-trip': 'pass',
     });
     expect(result(report, 'challenge.mcp').detail).toContain(`401 names ${gateway}/.well-known/oauth-protected-resource/orders-mcp/mcp`);
     expect(result(report, 'metadata.mcp-appended').url).toBe(`${gateway}/orders-mcp/.well-known/oauth-protected-resource`);
-    // As the stack is built, the Orders API's own REST challenge names <gateway>/.well-known/oauth-protected-resource/orders-mcp,
-    // which no gateway operation serves: verify reports it (and the report names it as an open gap).
+    // Through the gateway too, the user's own token is refused and the Orders API token is served.
+    expect(result(report, 'mcp.user-token-refused').hop).toBe('API Management');
+    expect(result(report, 'mcp.tools-list').detail).toContain('list-orders');
+    // The Orders API's own REST challenge names the gateway's /orders-api metadata (PUBLIC_REST_BASE_URL), which it serves.
     const rest = result(report, 'challenge.orders-api-rest');
-    expect(rest.status).toBe('fail');
-    expect(rest.detail).toContain(`the challenge names ${gateway}/.well-known/oauth-protected-resource/orders-mcp, which answers 404`);
-    expect(report.firstFailure?.id).toBe('challenge.orders-api-rest');
+    expect([rest.status, rest.detail]).toEqual(['pass', `401 names ${gateway}/.well-known/oauth-protected-resource/orders-api (resource ${gateway}/orders-api)`]);
+    expect(result(report, 'metadata.orders-api').detail).toContain(`resources ${gateway}/orders-api and ${gateway}/orders-mcp/mcp`);
+    expect(report.firstFailure).toBeUndefined();
   }, 60_000);
 
-  it('gateway proof in the outputs but not enforced: fails, the Orders API served a direct call', async () => {
+  it('without PUBLIC_REST_BASE_URL (REST on the MCP base): the Orders API\'s REST challenge names a URL the gateway does not serve', async () => {
+    overrides['orders-api'] = { PUBLIC_BASE_URL: `${gateway}/orders-mcp` };
+    await chain.startService('orders-api');
+    try {
+      const report = await verify(outputs(false));
+      const rest = result(report, 'challenge.orders-api-rest');
+      expect(rest.status).toBe('fail');
+      expect(rest.detail).toContain(`the challenge names ${gateway}/.well-known/oauth-protected-resource/orders-mcp, which answers 404`);
+      expect(rest.hint).toContain(`PUBLIC_REST_BASE_URL, which must be ${gateway}/orders-api`);
+      const own = result(report, 'metadata.orders-api');
+      expect([own.status, own.detail]).toEqual(['fail', expect.stringContaining(`resource is "${gateway}/orders-mcp", expected ${gateway}/orders-api`)]);
+    } finally {
+      overrides['orders-api'] = asDeployed();
+      await chain.startService('orders-api');
+    }
+  }, 60_000);
+
+  it('gateway proof in the outputs but not enforced: fails, the Orders API served a direct call with the Orders API token', async () => {
     const report = await verify(outputs(true));
     const proof = result(report, 'orders-api.gateway-proof');
     expect([proof.status, proof.httpStatus]).toEqual(['fail', 200]);
+    expect(proof.detail).toContain('a direct call with the user\'s Orders API token was served');
     expect(proof.hint).toContain('set GATEWAY_AUDIENCE and GATEWAY_PRINCIPAL_IDS');
   }, 60_000);
 
@@ -139,7 +155,7 @@ describe.skipIf(!ready && !process.env.CI)('verify behind API Management (stand-
       expect(mcp.hint).toContain('API Management did not attach its gateway token');
       expect(result(report, 'chat.round-trip').status).toBe('warn');
     } finally {
-      overrides['orders-api'] = { PUBLIC_BASE_URL: `${gateway}/orders-mcp` };
+      overrides['orders-api'] = asDeployed();
       await chain.startService('orders-api');
     }
     expect(issued.length).toBeGreaterThan(0);

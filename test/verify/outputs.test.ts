@@ -17,7 +17,7 @@ const tf = (o: Record<string, unknown>) => JSON.stringify(Object.fromEntries(Obj
 describe('parseOutputs', () => {
   it('reads `terraform output -json`, trims trailing slashes, defaults to the Foundry-audience mode', () => {
     const o = parseOutputs(tf(base), 'x');
-    expect(o).toMatchObject({ chatAppUrl: 'https://ca-chat.example.net', apimGatewayUrl: 'https://apim-x.azure-api.net', mcpAuthMode: 'foundry', agentName: 'orders-assistant' });
+    expect(o).toMatchObject({ chatAppUrl: 'https://ca-chat.example.net', apimGatewayUrl: 'https://apim-x.azure-api.net', mcpAuthMode: 'foundry-audience', agentName: 'orders-assistant' });
     expect(o.tenantId).toBeUndefined();
   });
 
@@ -29,6 +29,12 @@ describe('parseOutputs', () => {
   it('reads lists and the mode', () => {
     const o = parseOutputs(tf({ ...base, mcp_auth_mode: 'audience-bound', mcp_audiences: ['api://a', 'a'], orders_api_scopes: 'api://a/Orders.Read,api://a/Orders.ReadWrite', orders_api_gateway_proof: true }), 'x');
     expect(o).toMatchObject({ mcpAuthMode: 'audience-bound', mcpAudiences: ['api://a', 'a'], ordersApiScopes: ['api://a/Orders.Read', 'api://a/Orders.ReadWrite'], ordersApiGatewayProof: true });
+    expect(parseOutputs(tf({ ...base, mcp_allowed_client_ids: ['agent-runtime'] }), 'x').mcpAllowedClientIds).toEqual(['agent-runtime']);
+  });
+
+  it('reads foundry-audience, and foundry as its older name', () => {
+    expect(parseOutputs(tf({ ...base, mcp_auth_mode: 'foundry-audience' }), 'x').mcpAuthMode).toBe('foundry-audience');
+    expect(parseOutputs(tf({ ...base, mcp_auth_mode: 'foundry' }), 'x').mcpAuthMode).toBe('foundry-audience');
   });
 
   it.each([
@@ -37,7 +43,7 @@ describe('parseOutputs', () => {
     ['a missing output', tf({ ...base, agent_name: undefined }), /lacks the output\(s\) agent_name/],
     ['a URL that is not one', tf({ ...base, chat_app_url: 'ca-chat' }), /chat_app_url is not a URL/],
     ['a non-http URL', tf({ ...base, mcp_endpoint: 'ftp://x/mcp' }), /mcp_endpoint must be an http\(s\) URL/],
-    ['an unknown mode', tf({ ...base, mcp_auth_mode: 'both' }), /mcp_auth_mode must be "audience-bound" or "foundry"/],
+    ['an unknown mode', tf({ ...base, mcp_auth_mode: 'both' }), /mcp_auth_mode must be "audience-bound" or "foundry-audience", not "both"/],
     ['a list of numbers', tf({ ...base, mcp_audiences: [1] }), /mcp_audiences must be a list of strings/],
   ])('rejects %s with a message naming it', (_name, text, message) => {
     expect(() => parseOutputs(text, 'x')).toThrow(message);

@@ -1,6 +1,7 @@
 /** The REST contract over real HTTP on loopback, with tokens from a real JWKS endpoint. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logsContainToken, startService, type TestService } from './harness.js';
+import { ordersConfigFromEnv } from '../../../lib-services/orders-api/config.js';
 import { TestIssuer, USERS } from '../../support/issuer.js';
 
 // The original's data.py, written out again here so the test does not trust the code under test.
@@ -67,15 +68,50 @@ describe('public routes', () => {
     expect(res.headers.get('www-authenticate')).toBe('Bearer resource_metadata="https://orders.example.net/.well-known/oauth-protected-resource"');
   });
 
-  it('uses PUBLIC_BASE_URL as the resource when set', async () => {
+  it('uses PUBLIC_BASE_URL as the resource when set, for MCP and (without PUBLIC_REST_BASE_URL) REST', async () => {
     const other = await startService(issuer, { env: { PUBLIC_BASE_URL: 'https://apim.example.net/orders/' } });
     try {
       expect((await (await other.request('/.well-known/oauth-protected-resource/mcp')).json()).resource).toBe('https://apim.example.net/orders/mcp');
       expect((await other.request('/mcp', { method: 'POST' })).headers.get('www-authenticate'))
         .toBe('Bearer resource_metadata="https://apim.example.net/.well-known/oauth-protected-resource/orders/mcp"');
+      expect((await (await other.request('/.well-known/oauth-protected-resource')).json()).resource).toBe('https://apim.example.net/orders');
+      expect((await other.request('/orders')).headers.get('www-authenticate'))
+        .toBe('Bearer resource_metadata="https://apim.example.net/.well-known/oauth-protected-resource/orders"');
+      expect((await (await other.request('/openapi.json')).json()).servers).toEqual([{ url: 'https://apim.example.net/orders' }]);
     } finally {
       await other.close();
     }
+  });
+
+  it('PUBLIC_REST_BASE_URL: REST challenges, metadata and servers use it; MCP keeps PUBLIC_BASE_URL', async () => {
+    // As the stack sets them behind API Management: MCP at /orders-mcp, REST at /orders-api.
+    const gw = 'https://apim.example.net';
+    const other = await startService(issuer, { env: { PUBLIC_BASE_URL: `${gw}/orders-mcp`, PUBLIC_REST_BASE_URL: `${gw}/orders-api/` } });
+    try {
+      const none = await other.request('/orders');
+      expect(none.status).toBe(401);
+      expect(none.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${gw}/.well-known/oauth-protected-resource/orders-api"`);
+      const bad = await other.request('/orders/ORD-001', { token: `${tokens.alice.slice(0, -4)}AAAA` });
+      expect(bad.status).toBe(401);
+      expect(bad.headers.get('www-authenticate')).toBe(`Bearer error="invalid_token", resource_metadata="${gw}/.well-known/oauth-protected-resource/orders-api"`);
+      expect((await (await other.request('/.well-known/oauth-protected-resource')).json()).resource).toBe(`${gw}/orders-api`);
+      expect((await (await other.request('/openapi.json')).json()).servers).toEqual([{ url: `${gw}/orders-api` }]);
+      // MCP is untouched.
+      expect((await (await other.request('/.well-known/oauth-protected-resource/mcp')).json()).resource).toBe(`${gw}/orders-mcp/mcp`);
+      expect((await other.request('/mcp', { method: 'POST' })).headers.get('www-authenticate'))
+        .toBe(`Bearer resource_metadata="${gw}/.well-known/oauth-protected-resource/orders-mcp/mcp"`);
+      // The routes themselves are unchanged.
+      expect((await other.request('/orders', { token: tokens.alice })).status).toBe(200);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('refuses a PUBLIC_REST_BASE_URL that is not an http(s) URL without query or fragment, naming it', () => {
+    for (const bad of ['apim.example.net/orders-api', 'ftp://apim.example.net/orders-api', 'https://apim.example.net/orders-api?x=1', 'https://apim.example.net/orders-api#f']) {
+      expect(() => ordersConfigFromEnv({ ...issuer.env(), PUBLIC_REST_BASE_URL: bad }), bad).toThrow(/^PUBLIC_REST_BASE_URL: .* must be an http\(s\) URL without query or fragment$/);
+    }
+    expect(ordersConfigFromEnv({ ...issuer.env(), PUBLIC_BASE_URL: 'https://apim.example.net/orders-mcp/' }).publicRestBaseUrl).toBe('https://apim.example.net/orders-mcp');
   });
 
   it('answers unknown routes and wrong methods with {error, message}', async () => {

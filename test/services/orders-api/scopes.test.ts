@@ -107,6 +107,27 @@ describe('scope matrix over REST', () => {
     }
   });
 
+  it('the step-up challenge names the REST public base (PUBLIC_REST_BASE_URL), MCP\'s names PUBLIC_BASE_URL', async () => {
+    const gw = 'https://apim.example.net';
+    const behind = await startService(issuer, { env: { ...SCOPE_ENV, PUBLIC_BASE_URL: `${gw}/orders-mcp`, PUBLIC_REST_BASE_URL: `${gw}/orders-api` } });
+    try {
+      const res = await behind.request('/orders', { method: 'POST', token: await mint(READ), body: JSON.stringify(CREATE) });
+      expect(res.status).toBe(403);
+      expect(res.headers.get('www-authenticate'))
+        .toBe(`Bearer error="insufficient_scope", scope="api://${API}/${WRITE}", resource_metadata="${gw}/.well-known/oauth-protected-resource/orders-api"`);
+      const meta = await (await behind.request('/.well-known/oauth-protected-resource')).json();
+      expect([meta.resource, meta.scopes_supported]).toEqual([`${gw}/orders-api`, [`api://${API}/${READ}`, `api://${API}/${WRITE}`]]);
+      const call = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'create-order', arguments: CREATE } };
+      const mcp = await behind.request('/mcp', {
+        method: 'POST', token: await mint(READ), body: JSON.stringify(call), headers: { accept: 'application/json, text/event-stream' },
+      });
+      expect(mcp.status).toBe(403);
+      expect(mcp.headers.get('www-authenticate')).toContain(`resource_metadata="${gw}/.well-known/oauth-protected-resource/orders-mcp/mcp"`);
+    } finally {
+      await behind.close();
+    }
+  });
+
   it('without the variables there is no per-operation check, as before', async () => {
     const plain = await startService(issuer, { env: { AUTH_AUDIENCES: API, AUTH_REQUIRED_SCOPES: `${READ},${WRITE}` } });
     try {
