@@ -61,8 +61,13 @@ const project = new cdktf.ConstructLibraryCdktf({
     'hono@^4.13.0',
     '@hono/node-server@^2.1.0',
     'jose@^6.2.0',
+    // MCP: the current major (server + Hono adapter, client); the v1 SDK stays for old-revision client tests.
+    '@modelcontextprotocol/server@^2.4.0',
+    '@modelcontextprotocol/hono@^2.0.2',
+    '@modelcontextprotocol/client@^2.4.0',
     '@modelcontextprotocol/sdk@^1.32.0',
     'zod@^4.1.0',
+    'sonic-boom@^4.2.0',
     '@azure/identity@^4.14.0',
     '@azure/core-auth@^1.10.0',
     '@azure/data-tables@^13.3.0',

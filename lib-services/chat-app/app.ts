@@ -17,8 +17,8 @@ export interface ChatAppDeps {
   settings: ChatSettings;
   verifier: TokenVerifier;
   agent: Pick<AgentClient, 'start'>;
-  /** The built SPA (see static-files.ts); empty = API only. */
-  staticFiles?: StaticFiles;
+  /** The built SPA (see static-files.ts); empty = API only. A function is called once, on the first GET or HEAD. */
+  staticFiles?: StaticFiles | (() => StaticFiles);
   /** JSON lines; never given a header value, a body or a token. @default stdout */
   logger?: Logger;
 }
@@ -62,8 +62,10 @@ export function createApp(deps: ChatAppDeps): Hono<Env> {
   app.post('/api/chat/approve', auth);
   app.route('/api/chat', chatRouter({ agent: deps.agent, logger }));
 
-  const files = deps.staticFiles ?? new Map();
+  const source = deps.staticFiles;
+  let files = typeof source === 'function' ? undefined : source ?? new Map();
   app.on(['GET', 'HEAD'], '*', (c, next) => {
+    files ??= (source as () => StaticFiles)();
     const file = files.get(c.req.path);
     if (!file) return next();
     c.header('ETag', file.etag);

@@ -35,17 +35,27 @@ const app = createApp({
     timeoutMs: settings.agentTimeoutMs,
     agentReferenceKey: settings.agentReferenceKey,
   }),
-  staticFiles: publicDir ? loadStaticFiles(publicDir) : undefined,
+  // Read on the first page request, not before listening.
+  staticFiles: publicDir ? () => loadStaticFiles(publicDir) : undefined,
 });
 
 const server = serve({ fetch: app.fetch, port: settings.port, hostname: process.env.HOST ?? '0.0.0.0' }, (info) => {
   logger.info('chat-app listening', { port: info.port, agent: settings.agentName, foundry: settings.foundryProjectEndpoint });
+  // Start-up lines go out now, not at the next batch: whoever watches the log sees the service up.
+  logger.flush();
 });
 
+// Every exit writes out the buffered log lines first.
+const exit = () => {
+  logger.flush();
+  process.exit(0);
+};
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
-    server.close(() => process.exit(0));
+    logger.info('shutting down', { signal });
+    server.close(exit);
+    if ('closeIdleConnections' in server) server.closeIdleConnections();
     // Streams may hold connections open; do not wait for them past a few seconds.
-    setTimeout(() => process.exit(0), 5000).unref();
+    setTimeout(exit, 5000).unref();
   });
 }

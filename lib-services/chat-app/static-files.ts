@@ -1,4 +1,4 @@
-// The SPA's files, read once at start-up into memory: a handful of small files, so serving
+// The SPA's files, read once into memory (main.ts: on the first page request): a handful of small files, so serving
 // them needs no file system access per request and no path handling (no traversal).
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';

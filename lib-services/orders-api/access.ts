@@ -108,20 +108,21 @@ type JsonRpcMessage = { jsonrpc?: unknown; id?: unknown; method?: unknown; param
 /** JSON-RPC implementation-defined server error code used for an authorization refusal. */
 export const JSONRPC_FORBIDDEN = -32003;
 
+/** An MCP request body as JSON, or undefined when it is not JSON (the MCP layer answers that). */
+export type McpBodyReader = (c: Context) => Promise<unknown>;
+
 /**
  * MCP: a `tools/call` of a tool the token may not use gets HTTP 403 with the challenge (what the
- * spec's step-up flow reads) and a JSON-RPC error body; everything else passes to the transport.
- * The body is read from a clone so the transport still reads the original.
+ * spec's step-up flow reads) and a JSON-RPC error body; everything else passes to the MCP layer.
+ * The same for every revision (a 2026-07-28 `tools/call` names its tool in the body as well).
+ * `readBody` is the app's: the body is parsed once for this guard and the MCP layer.
  */
-export function mcpScopeGuard(auth: AuthSettings, rules: ScopeRules | undefined, resourceMetadataUrl: (c: Context) => string) {
+export function mcpScopeGuard(
+  auth: AuthSettings, rules: ScopeRules | undefined, resourceMetadataUrl: (c: Context) => string, readBody: McpBodyReader,
+) {
   return createMiddleware<Vars>(async (c, next) => {
     if (rules && c.req.method === 'POST') {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(await c.req.raw.clone().text());
-      } catch {
-        parsed = undefined; // malformed JSON: the transport answers it
-      }
+      const parsed = await readBody(c);
       for (const message of (Array.isArray(parsed) ? parsed : [parsed]) as JsonRpcMessage[]) {
         if (message?.method !== 'tools/call') continue;
         const tool = typeof message.params?.name === 'string' ? message.params.name : '';

@@ -5,7 +5,7 @@
  * OpenAPI generator are imported on first use (first body to validate, first /mcp, first
  * /openapi.json). The bundle keeps them in separate chunks; the first such request pays the load.
  */
-import { Hono, type Context } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { createMiddleware } from 'hono/factory';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
@@ -20,6 +20,7 @@ import {
   AuthError, AuthUnavailableError, bearerAuth, bearerTokenFrom, protectedResourceMetadata, protectedResourceMetadataUrl, publicBaseUrl,
   type AppTokenVerifier, type AuthVariables, type TokenVerifier,
 } from '../shared/auth/index.js';
+import { lazy } from '../shared/lazy.js';
 import { requestContext, type Logger, type RequestContextVariables } from '../shared/observability.js';
 
 export interface AppDeps {
@@ -51,13 +52,21 @@ function methodNotAllowed(allow: string) {
 
 type Schemas = typeof import('./schemas.js');
 
-/** One import per process, shared by concurrent callers; a failed import is retried next time. */
-function lazy<T>(load: () => Promise<T>): () => Promise<T> {
-  let pending: Promise<T> | undefined;
-  return () => (pending ??= load().catch((err: unknown) => {
-    pending = undefined;
-    throw err;
-  }));
+/** The configured middleware of a chain: a step that is off is not even a pass-through. */
+function steps(...handlers: (MiddlewareHandler | undefined)[]): MiddlewareHandler[] {
+  return handlers.filter((h) => h !== undefined);
+}
+
+// The /mcp body, read and parsed once per request: the scope guard reads the tool name from it,
+// the SDK the rest. Undefined: not JSON.
+const mcpBodies = new WeakMap<Ctx, Promise<unknown>>();
+function mcpBody(c: Ctx): Promise<unknown> {
+  let body = mcpBodies.get(c);
+  if (!body) {
+    body = c.req.text().then((text) => JSON.parse(text) as unknown, () => undefined).catch(() => undefined);
+    mcpBodies.set(c, body);
+  }
+  return body;
 }
 
 const loadSchemas = lazy(() => import('./schemas.js'));
@@ -88,14 +97,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // MCP and REST may have different public bases (behind API Management: /orders-mcp and /orders-api).
   const base = (c: Ctx) => publicBaseUrl(c, config.publicBaseUrl);
   const restBase = (c: Ctx) => publicBaseUrl(c, config.publicRestBaseUrl ?? config.publicBaseUrl);
-  const ctxOf = (c: Ctx) => ({ requestId: c.var.requestId });
+  const ctxOf = (c: Ctx) => ({ requestId: c.get('requestId') });
 
   app.use(requestContext(logger));
 
   app.onError((err, c) => {
     if (err instanceof DomainError) return fail(c, err.status, err.code, err.message);
     // Never log request headers or bodies: only the error's own text.
-    logger.error('unhandled error', { request_id: c.var.requestId, error: err.name, reason: err.message });
+    logger.error('unhandled error', { request_id: c.get('requestId'), error: err.name, reason: err.message });
     return fail(c, 500, 'internal_error', 'An unexpected error occurred');
   });
   app.notFound((c) => fail(c, 404, 'not_found', `No route for ${c.req.method} ${c.req.path}`));
@@ -111,10 +120,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get('/.well-known/oauth-protected-resource', (c) => c.json(protectedResourceMetadata(restBase(c), advertised)));
   app.get('/.well-known/oauth-protected-resource/mcp', (c) => c.json(protectedResourceMetadata(`${base(c)}/mcp`, advertised)));
 
-  const limit = bodyLimit({
+  const limitBody = bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: (c) => fail(c, 413, 'payload_too_large', `the body is larger than ${MAX_BODY_BYTES} bytes`),
   });
+  // GET and HEAD never have a body here (the Node adapter attaches none): skipping them keeps
+  // bodyLimit from asking for `c.req.raw.body`, which makes the adapter build a full Request.
+  const limit = createMiddleware<AppEnv>(async (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
   const restAuth = bearerAuth({
     verifier,
     requiredScopes: config.auth.requiredScopes,
@@ -125,47 +137,53 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     requiredScopes: config.auth.requiredScopes,
     resourceMetadataUrl: (c) => protectedResourceMetadataUrl(`${base(c as Ctx)}/mcp`),
   });
-  // After the user's token (its 401/403 come first): the gateway's proof, when configured.
+  // After the user's token (its 401/403 come first): the gateway's proof, when configured
+  // (unconfigured, not even a pass-through step in the chain).
   const gateway = gatewayProof(deps);
-  // Then the caller's budget (by verified oid), and after the body limit the per-operation scopes.
-  const budget = rateLimit({ perMinute: config.rateLimitPerMinute ?? 0 });
-  const restScopes = restScopeGuard(config.auth, config.scopes, (c) => protectedResourceMetadataUrl(restBase(c as Ctx)));
-  const mcpScopes = mcpScopeGuard(config.auth, config.scopes, (c) => protectedResourceMetadataUrl(`${base(c as Ctx)}/mcp`));
+  // Then the caller's budget (by verified oid), and after the body limit the per-operation scopes;
+  // each only when configured.
+  const budget = config.rateLimitPerMinute ? rateLimit({ perMinute: config.rateLimitPerMinute }) : undefined;
+  const restScopes = config.scopes && restScopeGuard(config.auth, config.scopes, (c) => protectedResourceMetadataUrl(restBase(c as Ctx)));
+  const mcpScopes = config.scopes
+    && mcpScopeGuard(config.auth, config.scopes, (c) => protectedResourceMetadataUrl(`${base(c as Ctx)}/mcp`), (c) => mcpBody(c as Ctx));
 
   // Orders: authenticate first (401 before any body is read), then bound the body.
   const orders = new Hono<AppEnv>();
-  orders.use(restAuth, gateway, budget, limit, restScopes);
-  orders.get('/', async (c) => c.json(await service.list(c.var.principal)));
+  orders.use(...steps(restAuth, gateway, budget, limit, restScopes));
+  orders.get('/', async (c) => c.json(await service.list(c.get('principal'))));
   orders.post('/', async (c) => {
     const input = await parseBody(c, (s) => s.CreateOrderRequest);
-    const { order, etag } = await service.create(c.var.principal, input, ctxOf(c));
+    const { order, etag } = await service.create(c.get('principal'), input, ctxOf(c));
     c.header('ETag', etag);
     c.header('Location', `/orders/${order.id}`);
     return c.json(order, 201);
   });
   orders.all('/', methodNotAllowed('GET, POST'));
   orders.get('/:id', async (c) => {
-    const { order, etag } = await service.get(c.var.principal, c.req.param('id'));
+    const { order, etag } = await service.get(c.get('principal'), c.req.param('id'));
     c.header('ETag', etag);
     return c.json(order);
   });
   orders.put('/:id', async (c) => {
     const patch = await parseBody(c, (s) => s.UpdateOrderRequest);
-    const { order, etag } = await service.update(c.var.principal, c.req.param('id'), patch, c.req.header('if-match'), ctxOf(c));
+    const { order, etag } = await service.update(c.get('principal'), c.req.param('id'), patch, c.req.header('if-match'), ctxOf(c));
     c.header('ETag', etag);
     return c.json(order);
   });
   orders.delete('/:id', async (c) => {
-    await service.delete(c.var.principal, c.req.param('id'), c.req.header('if-match'), ctxOf(c));
+    await service.delete(c.get('principal'), c.req.param('id'), c.req.header('if-match'), ctxOf(c));
     return c.body(null, 204);
   });
   orders.all('/:id', methodNotAllowed('GET, PUT, DELETE'));
   app.route('/orders', orders);
 
   // MCP Streamable HTTP, stateless: a fresh server and transport per POST; GET/DELETE have no session to serve.
-  app.use('/mcp', mcpAuth, gateway, budget, limit, mcpScopes);
-  app.post('/mcp', async (c) => (await loadMcp())
-    .handleMcpRequest(c.req.raw, service, c.var.principal, ctxOf(c), identityReceipt(c.var.principal, config.auth.audiences)));
+  app.use('/mcp', ...steps(mcpAuth, gateway, budget, limit, mcpScopes));
+  app.post('/mcp', async (c) => {
+    const principal = c.get('principal');
+    const receipt = identityReceipt(principal, config.auth.audiences);
+    return (await loadMcp()).handleMcpRequest(c.req.raw, await mcpBody(c), service, principal, ctxOf(c), receipt);
+  });
   app.all('/mcp', methodNotAllowed('POST'));
 
   return app;
@@ -175,12 +193,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
  * With GATEWAY_AUDIENCE and GATEWAY_PRINCIPAL_IDS: the request must also carry the gateway's own
  * app-only token in X-Gateway-Authorization (same issuers, keys and tenant as user tokens; its
  * own audience; `oid` one of the gateway identities; no `scp`), else 403 gateway_required.
- * Without them: passes every request through, exactly as before.
+ * Without them: undefined (no check, exactly as before).
  */
 function gatewayProof(deps: AppDeps) {
   const { config, verifier, logger } = deps;
   const settings = config.gateway;
-  if (settings === undefined) return createMiddleware<AppEnv>(async (_c, next) => next());
+  if (settings === undefined) return undefined;
   const verifyAppToken = verifier.verifyAppToken?.bind(verifier);
   if (verifyAppToken === undefined) {
     throw new Error('createApp: the gateway proof (config.gateway) needs a verifier with verifyAppToken, as createTokenVerifier returns');
@@ -197,7 +215,7 @@ function gatewayProof(deps: AppDeps) {
       if (!(err instanceof AuthError)) throw err;
       // The reason only: never the header's value.
       const reason = err.missing ? `${GATEWAY_HEADER}: Bearer <gateway token> is required` : `the gateway token is refused: ${err.message}`;
-      logger.warn('gateway proof refused', { request_id: c.var.requestId, reason });
+      logger.warn('gateway proof refused', { request_id: c.get('requestId'), reason });
       c.header('Cache-Control', 'no-store');
       return c.json({ error: 'gateway_required', message: `This API is served only through its API gateway; ${reason}.` }, 403);
     }

@@ -36,6 +36,8 @@ async function main(): Promise<void> {
   const app = createApp({ config, store, verifier: createTokenVerifier(config.auth), logger });
   const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
     logger.info('listening', { port: info.port, store: config.store.kind });
+    // Start-up lines go out now, not at the next batch: whoever watches the log sees the service up.
+    logger.flush();
   });
 
   let stopping = false;
@@ -44,12 +46,17 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info('shutting down', { signal });
     // Stop accepting, let in-flight requests finish, then close the store.
-    const force = setTimeout(() => process.exit(1), 10_000);
+    // Every exit writes out the buffered log lines first.
+    const exit = (code: number) => {
+      logger.flush();
+      process.exit(code);
+    };
+    const force = setTimeout(() => exit(1), 10_000);
     force.unref();
     server.close(() => {
       void store.close().finally(() => {
         logger.info('stopped');
-        process.exit(0);
+        exit(0);
       });
     });
     if ('closeIdleConnections' in server) server.closeIdleConnections();

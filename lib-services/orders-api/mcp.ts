@@ -1,11 +1,16 @@
 /**
- * The MCP face of the Orders API: one stateless server per request, acting as the verified caller.
- * app.ts imports this module on the first /mcp request, so the MCP SDK (with its own zod copies
- * and ajv) and our zod schemas stay off the service's start-up path.
+ * The MCP face of the Orders API: one stateless server per request, acting as the verified caller,
+ * through the official SDK's current major (`@modelcontextprotocol/server`). One endpoint serves
+ * the current revision (2026-07-28: no initialize, version and capabilities in every request's
+ * `_meta`, `server/discover`, the `Mcp-Method` / `Mcp-Name` headers checked against the body) and
+ * the 2025 revisions (initialize, then one POST per message) that Foundry and API Management speak.
+ * app.ts imports this module on the first /mcp request, so the SDK and our zod schemas stay off
+ * the service's start-up path.
  */
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  createMcpHandler, isLegacyRequest, McpServer, WebStandardStreamableHTTPServerTransport,
+  type AuthInfo, type CallToolResult, type McpHttpHandler,
+} from '@modelcontextprotocol/server';
 import { z } from 'zod';
 import { API_VERSION } from './openapi.js';
 import { stampToolResults, type IdentityReceipt } from './receipt.js';
@@ -44,7 +49,7 @@ export function createMcpServer(service: OrderService, principal: Principal, ctx
     title: 'List orders',
     description: 'List the orders of the signed-in user (an administrator sees every order). '
       + 'Returns id, customer_name, product, quantity, status and timestamps for each order.',
-    inputSchema: {},
+    inputSchema: z.object({}),
     annotations: { readOnlyHint: true },
   }, async () => run(async () => {
     const orders = await service.list(principal);
@@ -55,7 +60,7 @@ export function createMcpServer(service: OrderService, principal: Principal, ctx
     title: 'Get an order',
     description: 'Get one order of the signed-in user by its id (for example ORD-001). '
       + 'Fails with not_found when the order does not exist or belongs to someone else.',
-    inputSchema: { order_id: orderIdSchema },
+    inputSchema: z.object({ order_id: orderIdSchema }),
     annotations: { readOnlyHint: true },
   }, async ({ order_id: id }) => run(async () => {
     const { order, etag } = await service.get(principal, id);
@@ -66,7 +71,7 @@ export function createMcpServer(service: OrderService, principal: Principal, ctx
     title: 'Create an order',
     description: 'Create a new order owned by the signed-in user. Needs customer_name, product and quantity (1 to 100000). '
       + 'New orders start as pending; the id is assigned by the service.',
-    inputSchema: createOrderShape,
+    inputSchema: z.object(createOrderShape),
   }, async (input) => run(async () => {
     const { order, etag } = await service.create(principal, input, ctx);
     return ok(order, order, { etag });
@@ -76,7 +81,7 @@ export function createMcpServer(service: OrderService, principal: Principal, ctx
     title: 'Update an order',
     description: 'Change one or more fields (customer_name, product, quantity, status: pending, shipped or delivered) '
       + 'of an order of the signed-in user. Fields not given stay as they are.',
-    inputSchema: { order_id: orderIdSchema, ...updateOrderShape, if_match: ifMatchSchema },
+    inputSchema: z.object({ order_id: orderIdSchema, ...updateOrderShape, if_match: ifMatchSchema }),
     annotations: { idempotentHint: true },
   }, async ({ order_id: id, if_match: ifMatch, ...patch }) => run(async () => {
     const { order, etag } = await service.update(principal, id, patch, ifMatch, ctx);
@@ -86,7 +91,7 @@ export function createMcpServer(service: OrderService, principal: Principal, ctx
   server.registerTool('delete-order', {
     title: 'Delete an order',
     description: 'Delete an order of the signed-in user by its id. This cannot be undone.',
-    inputSchema: { order_id: orderIdSchema, if_match: ifMatchSchema },
+    inputSchema: z.object({ order_id: orderIdSchema, if_match: ifMatchSchema }),
     annotations: { destructiveHint: true },
   }, async ({ order_id: id, if_match: ifMatch }) => run(async () => {
     await service.delete(principal, id, ifMatch, ctx);
@@ -97,24 +102,70 @@ export function createMcpServer(service: OrderService, principal: Principal, ctx
   server.registerTool('health-check', {
     title: 'Health check',
     description: 'Check that the Orders API is up.',
-    inputSchema: {},
+    inputSchema: z.object({}),
     annotations: { readOnlyHint: true },
   }, async () => ok({ status: 'healthy' }, { status: 'healthy' }));
 
   return server;
 }
 
-/** Serves one MCP Streamable HTTP POST, stateless: a fresh server and transport per request. */
-export async function handleMcpRequest(
-  request: Request, service: OrderService, principal: Principal, ctx: CallContext, receipt?: IdentityReceipt,
-): Promise<Response> {
-  const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-  if (receipt) stampToolResults(transport, receipt);
+/** What one request's server acts as; travels to the factory inside the SDK's pass-through authInfo. */
+interface Call { principal: Principal; ctx: CallContext; receipt?: IdentityReceipt }
+type CallAuthInfo = AuthInfo & { extra: { oid: string; call: Call } };
+
+function authInfoOf(call: Call): CallAuthInfo {
+  const { token, clientId, scopes, expiresAt, oid } = call.principal;
+  return { token, clientId, scopes, expiresAt, extra: { oid, call } };
+}
+
+/**
+ * The server for one call. With a receipt, every transport the server is connected to (ours for
+ * the 2025 revisions, the SDK's per-request one for the current revision) stamps it on each tool
+ * result it sends, the SDK's own error results included.
+ */
+function serverFor(service: OrderService, { principal, ctx, receipt }: Call): McpServer {
   const server = createMcpServer(service, principal, ctx, API_VERSION);
+  if (receipt) {
+    const connect = server.connect.bind(server);
+    server.connect = (transport) => connect(stampToolResults(transport, receipt));
+  }
+  return server;
+}
+
+/** The current revision's leg: strict (2025 traffic never reaches it); a JSON answer, as no tool sends notifications. */
+const modernHandlers = new WeakMap<OrderService, McpHttpHandler>();
+function modernHandler(service: OrderService): McpHttpHandler {
+  let handler = modernHandlers.get(service);
+  if (!handler) {
+    handler = createMcpHandler(({ authInfo }) => serverFor(service, (authInfo as CallAuthInfo).extra.call), { legacy: 'reject' });
+    modernHandlers.set(service, handler);
+  }
+  return handler;
+}
+
+/** JSON-RPC's parse error, as the SDK answers a body that is not JSON. */
+function parseError(): Response {
+  return Response.json({ jsonrpc: '2.0', error: { code: -32700, message: 'Parse error: the body is not JSON' }, id: null }, { status: 400 });
+}
+
+/**
+ * Serves one MCP Streamable HTTP POST, stateless, in either era. `parsedBody` is the request's
+ * body, read and parsed once by the app (undefined: not JSON) and handed to the SDK as is (so it
+ * neither clones nor re-reads the request). 2025 revisions get a fresh server and transport with
+ * a JSON answer (no SSE, as before); the current revision goes to the SDK's strict modern handler.
+ */
+export async function handleMcpRequest(
+  request: Request, parsedBody: unknown, service: OrderService, principal: Principal, ctx: CallContext, receipt?: IdentityReceipt,
+): Promise<Response> {
+  if (parsedBody === undefined) return parseError();
+  const call: Call = { principal, ctx, receipt };
+  const authInfo = authInfoOf(call);
+  if (!(await isLegacyRequest(request, parsedBody))) return modernHandler(service).fetch(request, { authInfo, parsedBody });
+  const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+  const server = serverFor(service, call);
   await server.connect(transport);
   try {
-    const { token, clientId, scopes, expiresAt, oid } = principal;
-    return await transport.handleRequest(request, { authInfo: { token, clientId, scopes, expiresAt, extra: { oid } } });
+    return await transport.handleRequest(request, { authInfo, parsedBody });
   } finally {
     void server.close();
   }

@@ -2,7 +2,6 @@
  * The identity receipt: on every MCP tool result (success or isError), `_meta.identity` says what
  * the Orders API verified for that call. Identifiers only, never the token.
  */
-import { decodeJwt } from 'jose';
 import type { Principal } from '../shared/auth/index.js';
 
 export interface IdentityReceipt {
@@ -18,21 +17,15 @@ export interface IdentityReceipt {
   token_id: string | null;
 }
 
-// Keyed by the verifier's cached principal: the token is decoded once per token, not per request.
+// Keyed by the verifier's cached principal: built once per token, not per request.
 const receipts = new WeakMap<Principal, IdentityReceipt>();
 
-/** The principal was verified already; decoding here only reads the `aud` it was verified against. */
+/** From what the verifier checked: `aud` is the accepted one of the token's audiences. */
 export function identityReceipt(principal: Principal, acceptedAudiences: readonly string[]): IdentityReceipt {
   const cached = receipts.get(principal);
   if (cached) return cached;
-  let aud: string | null = null;
-  try {
-    const claim = decodeJwt(principal.token).aud;
-    const list = Array.isArray(claim) ? claim : claim === undefined ? [] : [claim];
-    aud = list.find((a) => acceptedAudiences.includes(a)) ?? list[0] ?? null;
-  } catch {
-    aud = null;
-  }
+  const list = principal.audiences ?? [];
+  const aud = list.find((a) => acceptedAudiences.includes(a)) ?? list[0] ?? null;
   const receipt: IdentityReceipt = {
     service: 'orders-api',
     oid: principal.oid,

@@ -1,8 +1,8 @@
-// verify's only MCP client code: `tools/list` through the official SDK, as an MCP client with the
-// user's token would call it. Kept in one module so an SDK migration touches only this file.
-/* eslint-disable import/no-unresolved -- the MCP SDK's subpaths resolve through package "exports", which the lint resolver does not read */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+// verify's only MCP client code: `tools/list` through the official SDK's current major, as an MCP
+// client with the user's token would call it. Kept in one module so an SDK migration touches only
+// this file. The client's default negotiation ('legacy': the plain 2025 initialize handshake) is
+// kept on purpose: it is what Foundry speaks through API Management, which is the hop checked.
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 
 /** A refused MCP exchange: the HTTP answer that refused it (never the request's headers). */
 export class McpRefusal extends Error {

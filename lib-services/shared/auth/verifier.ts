@@ -1,7 +1,18 @@
-/** Bearer token verification against Entra ID (or any OpenID issuer) with jose. */
-import { createHash } from 'node:crypto';
-import { decodeProtectedHeader, importJWK, jwtVerify, errors as joseErrors, type JWK, type JWTPayload } from 'jose';
+/**
+ * Bearer token verification against Entra ID (or any OpenID issuer) with jose.
+ *
+ * RS256 (what Entra signs with) is verified by `node:crypto` synchronously against a KeyObject
+ * imported once per key, and its claims by jose's own claim validation; every other algorithm
+ * and every unusual header goes through jose's `jwtVerify` as a whole. jose itself loads on the
+ * first token, not at start-up.
+ */
+import { createPublicKey, verify as verifyRsa, type JsonWebKey, type KeyObject } from 'node:crypto';
+import type { JWK, JWTPayload, JWTVerifyOptions } from 'jose';
 import type { AuthSettings } from './config.js';
+import { lazy } from '../lazy.js';
+
+const loadJose = lazy(() => import('jose'));
+type Jose = Awaited<ReturnType<typeof loadJose>>;
 
 export interface Principal {
   oid: string;
@@ -16,6 +27,8 @@ export interface Principal {
   expiresAt: number;
   /** The token's own id (`jti`, or Entra's `uti`): an identifier, safe to log, unlike the token. */
   tokenId?: string;
+  /** The verified `aud` claim, as a list. */
+  audiences?: string[];
   /** The raw bearer token, kept only to pass on; NEVER logged. */
   token: string;
 }
@@ -97,12 +110,20 @@ export const MAX_TOKEN_LENGTH = 12_000;
 /** Asymmetric algorithms only: `none` and HS* can never verify. */
 export const ACCEPTED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'];
 const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/** `{"alg":"none"}`: the header under which jose validates the claims of an already verified RS256 payload. */
+const UNSECURED_HEADER = Buffer.from('{"alg":"none"}').toString('base64url');
+
+function validKid(kid: unknown): kid is string {
+  return typeof kid === 'string' && kid.length > 0 && kid.length <= 256;
+}
 const FETCH_TIMEOUT_MS = 5_000;
 
 /** Cached JWKS: fetched once, refreshed in the background, kept while the issuer is down. */
 class SigningKeys {
   private jwks = new Map<string, JWK>();
   private imported = new Map<string, Promise<CryptoKey | Uint8Array>>();
+  /** RS256 KeyObjects by kid; null: the JWK is not for this fast path. */
+  private rsaKeys = new Map<string, KeyObject | null>();
   private jwksUri: string | undefined;
   private fetchedAt = 0;
   private lastAttempt = Number.NEGATIVE_INFINITY;
@@ -120,7 +141,8 @@ class SigningKeys {
     this.jwksUri = settings.jwksUri;
   }
 
-  async key(kid: string, alg: string): Promise<CryptoKey | Uint8Array> {
+  /** The JWK for `kid`, fetching or refreshing the set as needed; refuses unknown kids and an `alg` its JWK contradicts. */
+  private async jwk(kid: string, alg: string): Promise<JWK> {
     const now = this.now();
     if (this.fetchedAt === 0) {
       // Nothing cached yet: fetch, but not more than once per cooldown while the issuer fails.
@@ -139,10 +161,16 @@ class SigningKeys {
     }
     if (!jwk) throw new AuthError('invalid_token', 'the token is signed with an unknown key');
     if (jwk.alg && jwk.alg !== alg) throw new AuthError('invalid_token', 'the token algorithm does not match its key');
+    return jwk;
+  }
+
+  /** The key as jose imports it (WebCrypto), for jose's `jwtVerify`. */
+  async key(jose: Jose, kid: string, alg: string): Promise<CryptoKey | Uint8Array> {
+    const jwk = await this.jwk(kid, alg);
     const cacheKey = `${kid}\u0000${alg}`;
     let imported = this.imported.get(cacheKey);
     if (!imported) {
-      imported = importJWK(jwk, alg);
+      imported = jose.importJWK(jwk, alg);
       this.imported.set(cacheKey, imported);
       imported.catch(() => this.imported.delete(cacheKey));
     }
@@ -151,6 +179,28 @@ class SigningKeys {
     } catch {
       throw new AuthError('invalid_token', 'the token algorithm does not match its key');
     }
+  }
+
+  /**
+   * The key as a node:crypto KeyObject for RS256, imported once per kid; undefined when the JWK is
+   * not one jose would accept for RS256 verification (not RSA, under 2048 bits, `key_ops` without
+   * `verify`), which then goes to jose to be refused exactly as before.
+   */
+  async rsaKey(kid: string): Promise<KeyObject | undefined> {
+    const jwk = await this.jwk(kid, 'RS256');
+    const cached = this.rsaKeys.get(kid);
+    if (cached !== undefined) return cached ?? undefined;
+    let key: KeyObject | null = null;
+    if (jwk.kty === 'RSA' && (jwk.key_ops === undefined || jwk.key_ops.includes('verify'))) {
+      try {
+        const k = createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' });
+        if ((k.asymmetricKeyDetails?.modulusLength ?? 0) >= 2048) key = k;
+      } catch {
+        key = null;
+      }
+    }
+    this.rsaKeys.set(kid, key);
+    return key ?? undefined;
   }
 
   private refresh(): Promise<void> {
@@ -182,6 +232,9 @@ class SigningKeys {
       const kid = cacheKey.split('\u0000')[0];
       if (JSON.stringify(next.get(kid)) !== JSON.stringify(this.jwks.get(kid))) this.imported.delete(cacheKey);
     }
+    for (const kid of [...this.rsaKeys.keys()]) {
+      if (JSON.stringify(next.get(kid)) !== JSON.stringify(this.jwks.get(kid))) this.rsaKeys.delete(kid);
+    }
     this.jwks = next;
     this.fetchedAt = this.now();
   }
@@ -193,21 +246,23 @@ class SigningKeys {
   }
 }
 
-/** Bounded LRU of verified tokens keyed by a SHA-256 of the whole token; entries die with the token. */
+/**
+ * Bounded cache of verified tokens keyed by the whole token (exact match; the principal holds the
+ * token anyway, so keying by it stores nothing new and saves a hash per request). The oldest entry
+ * goes first when full (a hit does not reorder: two fewer map operations on a long key per
+ * request); entries die with the token.
+ */
 class VerifiedTokenCache<P extends { expiresAt: number } = Principal> {
-  static keyOf(token: string): string {
-    return createHash('sha256').update(token).digest('base64url');
-  }
-
   private entries = new Map<string, P>();
   constructor(private readonly max: number) {}
 
   get(key: string, nowSec: number): P | undefined {
     const p = this.entries.get(key);
     if (!p) return undefined;
-    this.entries.delete(key);
-    if (p.expiresAt <= nowSec) return undefined;
-    this.entries.set(key, p);
+    if (p.expiresAt <= nowSec) {
+      this.entries.delete(key);
+      return undefined;
+    }
     return p;
   }
 
@@ -225,7 +280,7 @@ function claimString(payload: JWTPayload, name: string): string | undefined {
 }
 
 /** Maps jose's failure to a message that names the problem and never echoes token content. */
-function joseMessage(err: unknown): string {
+function joseMessage(joseErrors: Jose['errors'], err: unknown): string {
   if (err instanceof joseErrors.JWTExpired) return 'the token has expired';
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
     switch (err.claim) {
@@ -259,34 +314,63 @@ export function createTokenVerifier(
   const appCache = new VerifiedTokenCache<AppPrincipal>(Math.min(options.cacheSize ?? 10_000, 1_000));
   const required = new Set(settings.requiredScopes);
 
+  const claimOptions = (audiences: string[]): JWTVerifyOptions => ({
+    algorithms: ACCEPTED_ALGORITHMS,
+    issuer: settings.issuers,
+    audience: audiences,
+    clockTolerance: settings.clockToleranceSec,
+    requiredClaims: ['exp'],
+    currentDate: new Date(now()),
+  });
+
+  /**
+   * RS256 with a plain header (no `crit`, no `b64`) and an RSA key jose would accept: the signature
+   * by node:crypto (synchronous, no WebCrypto key or thread-pool round trip), then jose's own claim
+   * validation of the payload (it validates an unsecured JWT's claims with the same code as
+   * `jwtVerify`'s). Undefined: not such a token, jose's `jwtVerify` decides.
+   */
+  async function verifyRs256(jose: Jose, token: string, audiences: string[]): Promise<JWTPayload | undefined> {
+    let header: ReturnType<Jose['decodeProtectedHeader']>;
+    try {
+      header = jose.decodeProtectedHeader(token);
+    } catch {
+      return undefined;
+    }
+    if (header.alg !== 'RS256' || 'crit' in header || 'b64' in header || !validKid(header.kid)) return undefined;
+    const key = await keys.rsaKey(header.kid);
+    if (!key) return undefined;
+    const signed = token.lastIndexOf('.');
+    let valid: boolean;
+    try {
+      valid = verifyRsa('sha256', Buffer.from(token.slice(0, signed), 'latin1'), key, Buffer.from(token.slice(signed + 1), 'base64url'));
+    } catch {
+      valid = false;
+    }
+    if (!valid) throw new AuthError('invalid_token', 'the token signature is invalid');
+    const payload = token.slice(token.indexOf('.') + 1, signed);
+    try {
+      return jose.UnsecuredJWT.decode(`${UNSECURED_HEADER}.${payload}.`, claimOptions(audiences)).payload;
+    } catch (err) {
+      throw new AuthError('invalid_token', joseMessage(jose.errors, err));
+    }
+  }
+
   /** Shape, algorithm, key, signature, issuer, audience, lifetime and tenant: the checks both modes share. */
   async function verifySigned(token: string, audiences: string[]): Promise<JWTPayload> {
-    let header;
-    try {
-      header = decodeProtectedHeader(token);
-    } catch {
-      throw new AuthError('invalid_token', 'the token is malformed');
-    }
-    if (typeof header.alg !== 'string' || !ACCEPTED_ALGORITHMS.includes(header.alg)) {
-      throw new AuthError('invalid_token', 'the token algorithm is not accepted');
-    }
-    if (typeof header.kid !== 'string' || header.kid.length === 0 || header.kid.length > 256) {
-      throw new AuthError('invalid_token', 'the token names no signing key');
-    }
-    const alg = header.alg;
-    const key = await keys.key(header.kid, alg);
-    let payload: JWTPayload;
-    try {
-      ({ payload } = await jwtVerify(token, key, {
-        algorithms: [alg],
-        issuer: settings.issuers,
-        audience: audiences,
-        clockTolerance: settings.clockToleranceSec,
-        requiredClaims: ['exp'],
-        currentDate: new Date(now()),
-      }));
-    } catch (err) {
-      throw new AuthError('invalid_token', joseMessage(err));
+    const jose = await loadJose();
+    let payload = await verifyRs256(jose, token, audiences);
+    if (!payload) {
+      try {
+        // The key comes from a resolver, so jose parses the protected header once (for us and for itself).
+        ({ payload } = await jose.jwtVerify(token, (header) => {
+          // jose has already refused any alg outside ACCEPTED_ALGORITHMS (JOSEAlgNotAllowed).
+          if (!validKid(header.kid)) throw new AuthError('invalid_token', 'the token names no signing key');
+          return keys.key(jose, header.kid, header.alg);
+        }, claimOptions(audiences)));
+      } catch (err) {
+        if (err instanceof AuthError || err instanceof AuthUnavailableError) throw err;
+        throw new AuthError('invalid_token', joseMessage(jose.errors, err));
+      }
     }
     if (settings.tenantId && payload.tid !== settings.tenantId) {
       throw new AuthError('invalid_token', 'the token belongs to another tenant');
@@ -319,6 +403,7 @@ export function createTokenVerifier(
       scopes,
       expiresAt: payload.exp!,
       tokenId: claimString(payload, 'jti') ?? claimString(payload, 'uti'),
+      audiences: typeof payload.aud === 'string' ? [payload.aud] : payload.aud,
       token,
     };
   }
@@ -346,12 +431,12 @@ export function createTokenVerifier(
     },
     async verify(token: string): Promise<Principal> {
       if (token.length > MAX_TOKEN_LENGTH) throw new AuthError('invalid_token', 'the token is too large');
-      if (!JWS_COMPACT.test(token)) throw new AuthError('invalid_token', 'the token is malformed');
-      const cacheKey = VerifiedTokenCache.keyOf(token);
-      const hit = cache.get(cacheKey, now() / 1000);
+      // A cached token passed every check below when it was first seen.
+      const hit = cache.get(token, now() / 1000);
       if (hit) return hit;
+      if (!JWS_COMPACT.test(token)) throw new AuthError('invalid_token', 'the token is malformed');
       const principal = await verifyUncached(token);
-      cache.set(cacheKey, principal);
+      cache.set(token, principal);
       return principal;
     },
     async verifyAppToken(token: string, expected: AppTokenExpectation): Promise<AppPrincipal> {
@@ -361,7 +446,7 @@ export function createTokenVerifier(
       if (token.length > MAX_TOKEN_LENGTH) throw new AuthError('invalid_token', 'the token is too large');
       if (!JWS_COMPACT.test(token)) throw new AuthError('invalid_token', 'the token is malformed');
       // Keyed by the accepted audiences too: a token verified for one audience set never answers for another.
-      const cacheKey = `${VerifiedTokenCache.keyOf(token)}\u0000${expected.audiences.join('\u0000')}`;
+      const cacheKey = `${token}\u0000${expected.audiences.join('\u0000')}`;
       let principal = appCache.get(cacheKey, now() / 1000);
       if (!principal) {
         principal = await verifyAppUncached(token, expected.audiences);

@@ -1,5 +1,5 @@
 /** The shared auth module on its own: configuration, JWKS faults, metadata helpers. */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   authSettingsFromEnv, ConfigError, createTokenVerifier, AuthError, AuthUnavailableError,
   protectedResourceMetadataUrl, scopesSupported, bearerTokenFrom, bearerChallenge,
@@ -153,6 +153,33 @@ describe('token verifier against a real JWKS endpoint', () => {
     expect(await v.verify(token)).toBe(first);
     clock.t += 121_000;
     await expect(v.verify(token)).rejects.toMatchObject({ code: 'invalid_token', message: 'the token has expired' });
+  });
+
+  it('verifies RS256 with node:crypto (no WebCrypto verify), and leaves an unusual header to jose', async () => {
+    const v = verifierFor(issuer.env());
+    await v.verify(await issuer.mint());
+    const subtleVerify = vi.spyOn(globalThis.crypto.subtle, 'verify');
+    try {
+      // Fresh tokens, each signed anew: the synchronous path with the KeyObject imported once.
+      for (const user of [USERS.alice, USERS.bob]) await expect(v.verify(await issuer.mint({ user }))).resolves.toMatchObject({ oid: user.oid });
+      expect(subtleVerify).not.toHaveBeenCalled();
+      // Its claim checks are jose's: the same messages as the jwtVerify path gives.
+      const now = Math.floor(Date.now() / 1000);
+      await expect(v.verify(await issuer.mint({ claims: { exp: now - 600 } }))).rejects.toMatchObject({ message: 'the token has expired' });
+      await expect(v.verify(await issuer.mint({ claims: { aud: 'api://wrong' } }))).rejects.toMatchObject({ message: 'the token audience is not accepted' });
+      await expect(v.verify(await issuer.mint({ claims: { iss: 'https://elsewhere.example/' } }))).rejects.toMatchObject({ message: 'the token issuer is not accepted' });
+      await expect(v.verify(await issuer.mint({ claims: { nbf: now + 3600 } }))).rejects.toMatchObject({ message: 'the token is not valid yet' });
+      const [h, p, s] = (await issuer.mint()).split('.');
+      const other = JSON.parse(Buffer.from(p, 'base64url').toString());
+      await expect(v.verify(`${h}.${Buffer.from(JSON.stringify({ ...other, oid: USERS.bob.oid })).toString('base64url')}.${s}`))
+        .rejects.toMatchObject({ message: 'the token signature is invalid' });
+      expect(subtleVerify).not.toHaveBeenCalled();
+      // A header parameter the fast path does not handle: jose verifies the whole token, with WebCrypto.
+      await expect(v.verify(await issuer.mint({ header: { b64: true } }))).resolves.toMatchObject({ oid: USERS.alice.oid });
+      expect(subtleVerify).toHaveBeenCalledTimes(1);
+    } finally {
+      subtleVerify.mockRestore();
+    }
   });
 
   it('never puts token text in an error message', async () => {

@@ -4,12 +4,16 @@
  * reads, RFC 9728 scopes_supported, the identity receipt, and the configuration rules.
  */
 import { randomUUID } from 'node:crypto';
+import {
+  Client as CurrentClient, InsufficientScopeError, StreamableHTTPClientTransport as CurrentTransport, type CallToolResult,
+} from '@modelcontextprotocol/client';
 import { extractWWWAuthenticateParams } from '@modelcontextprotocol/sdk/client/auth.js';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startService, type TestService } from './harness.js';
+import { mcpToolSession } from '../../../lib-services/local/agent/mcp-tools.js';
 import { ordersConfigFromEnv } from '../../../lib-services/orders-api/config.js';
 import { TestIssuer, USERS, type TestUser } from '../../support/issuer.js';
 
@@ -233,6 +237,82 @@ describe('identity receipt on every tool result', () => {
     const { client } = await connect(token);
     const r = await client.callTool({ name: 'list-orders', arguments: {} });
     expect(r._meta?.identity).toMatchObject({ token_id: 'uti-123', name: null, aud: `api://${API}` });
+  });
+});
+
+describe('the current revision (2026-07-28, the current SDK client pinned to it): same scopes, same receipts', () => {
+  const CURRENT = '2026-07-28';
+  async function connectCurrent(token: string) {
+    const answers: { status: number; challenge: string | null }[] = [];
+    const transport = new CurrentTransport(new URL(`${svc.url}/mcp`), {
+      requestInit: { headers: { Authorization: `Bearer ${token}` } },
+      fetch: async (input, init) => {
+        const res = await fetch(input, init);
+        answers.push({ status: res.status, challenge: res.headers.get('www-authenticate') });
+        return res;
+      },
+    });
+    const client = new CurrentClient({ name: 'scope-test-current', version: '1.0.0' }, { versionNegotiation: { mode: { pin: CURRENT } } });
+    await client.connect(transport);
+    expect(client.getNegotiatedProtocolVersion()).toBe(CURRENT);
+    return { client, answers };
+  }
+
+  it('a reader calls the read tools; a change gets HTTP 403 with the step-up challenge and changes nothing', async () => {
+    const { client, answers } = await connectCurrent(await mint(READ));
+    try {
+      expect((await client.listTools()).tools).toHaveLength(6);
+      expect((await client.callTool({ name: 'list-orders', arguments: {} })).isError).toBeFalsy();
+      const before = JSON.stringify(await svc.store.list());
+      for (const name of ['create-order', 'delete-order', 'drop-table']) {
+        const args = name === 'create-order' ? CREATE : { order_id: 'ORD-007' };
+        const error = await client.callTool({ name, arguments: args }).then(() => undefined, (e: unknown) => e);
+        expect(error, name).toBeInstanceOf(InsufficientScopeError);
+        expect((error as InsufficientScopeError).requiredScope).toBe(`api://${API}/${WRITE}`);
+        expect(answers.at(-1)).toEqual({
+          status: 403,
+          challenge: `Bearer error="insufficient_scope", scope="api://${API}/${WRITE}", resource_metadata="${svc.url}/.well-known/oauth-protected-resource/mcp"`,
+        });
+      }
+      expect(JSON.stringify(await svc.store.list())).toBe(before);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('every tool result carries the receipt: success, isError and the SDK\'s own bad-input result', async () => {
+    const token = await mint(`${READ} ${WRITE}`, USERS.bob);
+    const { client } = await connectCurrent(token);
+    try {
+      const results: CallToolResult[] = [
+        await client.callTool({ name: 'list-orders', arguments: {} }),
+        await client.callTool({ name: 'get-order', arguments: { order_id: 'ORD-001' } }), // not bob's: isError
+        await client.callTool({ name: 'create-order', arguments: { product: 'x' } }), // bad input: the SDK's own error result
+      ];
+      expect(results.map((r) => Boolean(r.isError))).toEqual([false, true, true]);
+      for (const r of results) {
+        expect(r._meta?.identity).toEqual({
+          service: 'orders-api', oid: USERS.bob.oid, name: USERS.bob.name, aud: API, azp: issuer.clientId, scopes: [READ, WRITE], token_id: decodeJwt(token).jti,
+        });
+        expect(JSON.stringify(r)).not.toContain(token.split('.')[2]);
+      }
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('the local agent runtime\'s client: the receipt of a read, the scope named by a refused change', async () => {
+    const session = mcpToolSession(`${svc.url}/mcp`, await mint(READ, USERS.carol));
+    try {
+      const listed = await session.call('list-orders', {});
+      expect(listed.ok).toBe(true);
+      expect(listed.receipt).toMatchObject({ service: 'orders-api', oid: USERS.carol.oid, scopes: [READ] });
+      const refused = await session.call('create-order', CREATE);
+      expect(refused).toMatchObject({ ok: false, insufficientScope: `api://${API}/${WRITE}` });
+      expect(refused.text).toContain('403 insufficient_scope');
+    } finally {
+      await session.close();
+    }
   });
 });
 
