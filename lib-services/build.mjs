@@ -27,6 +27,8 @@ export const COMMANDS = [
 ];
 
 // Bundled CommonJS dependencies call require(); give the ESM bundle one.
+/** What every Node bundle shares: one ESM file (or entry plus chunks) for Node 24, no dependencies beside it. */
+const NODE_BUNDLE = { bundle: true, platform: 'node', format: 'esm', target: 'node24', legalComments: 'none' };
 const REQUIRE_BANNER = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
 // Node 24 on Azure Linux from the Microsoft registry: ACR build agents pull it without the
@@ -79,12 +81,8 @@ async function writeService(service, src, out, minify) {
     splitting: true,
     chunkNames: 'chunks/[name]-[hash]',
     outExtension: { '.js': '.mjs' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node24',
+    ...NODE_BUNDLE,
     minify,
-    legalComments: 'none',
     banner: { js: REQUIRE_BANNER },
     logLevel: 'warning',
   });
@@ -128,12 +126,8 @@ export async function buildCommand(command, { minify = true } = {}) {
     await build({
       entryPoints: [join(root, command.entry)],
       outfile: tmp,
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node24',
+      ...NODE_BUNDLE,
       minify,
-      legalComments: 'none',
       banner: { js: `#!/usr/bin/env node\n${REQUIRE_BANNER}` },
       logLevel: 'warning',
     });

@@ -5,6 +5,7 @@ import {
   InteractionRequiredAuthError, PublicClientApplication,
   type AccountInfo, type Configuration, type ProtocolMode,
 } from '@azure/msal-browser';
+import type { IdentityReceipt as Receipt } from '../receipts.js';
 import { readSseEvents } from '../sse.js';
 
 interface ChatConfig {
@@ -22,15 +23,6 @@ interface Approval {
   arguments: Record<string, unknown>;
 }
 
-interface Receipt {
-  service: string;
-  oid: string;
-  name?: string;
-  aud?: string;
-  azp?: string;
-  scopes: string[];
-  token_id?: string;
-}
 
 interface ToolCall {
   name: string;
